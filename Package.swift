@@ -1,0 +1,41 @@
+// swift-tools-version: 6.0
+// Kiln: a pure-Swift tensor runtime for CPU inference.
+//
+// No target of a library product may use `unsafeFlags`: SwiftPM refuses such a product when it is
+// consumed as a versioned dependency. Tuned builds pass CPU flags on the command line instead
+// (see docs/benchmarks.md).
+import PackageDescription
+
+let package = Package(
+    name: "Kiln",
+    products: [
+        .library(name: "Kiln", targets: ["Kiln"]),
+    ],
+    dependencies: [],
+    targets: [
+        // OpenBLAS's CBLAS interface (Debian/Ubuntu: libopenblas-dev). Only Kernels/ imports it.
+        .systemLibrary(
+            name: "CBLAS",
+            path: "Sources/CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(
+            name: "Kiln",
+            dependencies: ["CBLAS"],
+            path: "Sources/Kiln"
+        ),
+        // Naive reference kernels, tolerances and the fixture reader shared by tests and benchmarks.
+        .target(
+            name: "KilnTestSupport",
+            dependencies: ["Kiln"],
+            path: "Sources/KilnTestSupport"
+        ),
+        .testTarget(
+            name: "KilnTests",
+            dependencies: ["Kiln", "KilnTestSupport"],
+            path: "Tests/KilnTests",
+            resources: []
+        ),
+    ]
+)

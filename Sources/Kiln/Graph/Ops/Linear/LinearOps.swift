@@ -1,0 +1,6 @@
+/// Registers the Linear op family.
+enum LinearOps {
+    /// Adds every op of this family to `registry`.
+    static func registerAll(into registry: inout OpRegistry) {
+    }
+}

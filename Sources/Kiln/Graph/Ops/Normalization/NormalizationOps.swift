@@ -1,0 +1,6 @@
+/// Registers the Normalization op family.
+enum NormalizationOps {
+    /// Adds every op of this family to `registry`.
+    static func registerAll(into registry: inout OpRegistry) {
+    }
+}

@@ -1,0 +1,6 @@
+/// Registers the Pooling op family.
+enum PoolingOps {
+    /// Adds every op of this family to `registry`.
+    static func registerAll(into registry: inout OpRegistry) {
+    }
+}
