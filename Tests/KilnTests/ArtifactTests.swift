@@ -1,0 +1,178 @@
+import Foundation
+import XCTest
+@testable import Kiln
+import KilnTestSupport
+
+/// The artifact reader and writer (docs/format.md): round trips and every class of corruption.
+final class ArtifactTests: XCTestCase {
+    /// A small artifact: y = Relu(x) with a few stored tensors of different dtypes, labels and a self-test.
+    func sampleWriter() throws -> ArtifactWriter {
+        var w = ArtifactWriter()
+        w.inputs = [ValueInfo(name: "x", dtype: .float32, shape: [.symbol("N"), .fixed(4)])]
+        w.outputs = [ValueInfo(name: "y", dtype: .float32, shape: [.symbol("N"), .fixed(4)])]
+        w.nodes = [NodeDef(name: "relu", op: "Relu", inputs: ["x"], outputs: ["y"], attributes: Attributes(op: "Relu", node: "relu"))]
+        let x = try Tensor(shape: [2, 4], scalars: [Float(-1), 2, -3, 4, 5, -6, 7, -8])
+        let y = try Tensor(shape: [2, 4], scalars: [Float(0), 2, 0, 4, 5, 0, 7, 0])
+        w.tensors = [("selftest.x", x), ("selftest.y", y),
+                     ("ids", try Tensor(shape: [3], scalars: [Int64(-1), 0, Int64.max])),
+                     ("half", try Tensor(shape: [2], scalars: [Float16(0.5), Float16(-2)])),
+                     ("mask", try Tensor(shape: [3], scalars: [true, false, true]))]
+        w.labels = ["a", "b", "c", "d"]
+        w.preprocessingJSON = #"{"steps":[{"op":"to_tensor"}]}"#
+        w.sourceModel = "unit-test"
+        w.frameworks = ["numpy": "2.0"]
+        w.selfTest = SelfTestSpec(reference: "torch", inputs: ["x": "selftest.x"], outputs: ["y": "selftest.y"], abs: 1e-5, rel: 1e-5)
+        return w
+    }
+
+    func testRoundTripIsByteIdentical() throws {
+        let bytes = try sampleWriter().encode()
+        let a = try Artifact(bytes: bytes, verifyDataHash: true)
+        XCTAssertEqual(a.inputs.first?.shape, [.symbol("N"), .fixed(4)])
+        XCTAssertEqual(a.nodes.map(\.op), ["Relu"])
+        XCTAssertEqual(a.labels, ["a", "b", "c", "d"])
+        XCTAssertEqual(try a.tensors["ids"]?.scalars(as: Int64.self), [-1, 0, Int64.max])
+        XCTAssertEqual(a.tensors["half"]?.dtype, .float16)
+        XCTAssertEqual(a.selfTest?.inputs, ["x": "selftest.x"])
+        XCTAssertTrue(a.tensors["selftest.x"]!.isBorrowed, "payloads must be used in place, not copied")
+        for r in a.records { XCTAssertEqual(r.fileOffset % 64, 0, r.name) }
+        XCTAssertEqual(try ArtifactWriter(a).encode(), bytes, "save → reload → save must give identical bytes")
+    }
+
+    func testTruncatedFilesAreRejected() throws {
+        let bytes = try sampleWriter().encode()
+        for cut in [0, 7, 63, 64, 100, bytes.count / 2, bytes.count - 1] {
+            XCTAssertThrowsError(try Artifact(bytes: Array(bytes.prefix(cut))), "cut at \(cut)") { error in
+                guard case KilnError.malformedArtifact = error else { return XCTFail("\(error)") }
+            }
+        }
+    }
+
+    func testFlippedHeaderByteFailsTheChecksum() throws {
+        var bytes = try sampleWriter().encode()
+        bytes[64 + 20] ^= 0x01
+        XCTAssertThrowsError(try Artifact(bytes: bytes)) { error in
+            guard case KilnError.malformedArtifact(let offset, let reason) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(offset, 48)
+            XCTAssertTrue(reason.contains("checksum"), reason)
+        }
+    }
+
+    func testCorruptWeightsFailTheContentHash() throws {
+        var bytes = try sampleWriter().encode()
+        bytes[bytes.count - 70] ^= 0xFF
+        XCTAssertNoThrow(try Artifact(bytes: bytes), "the hash is only checked on request")
+        XCTAssertThrowsError(try Artifact(bytes: bytes, verifyDataHash: true)) { error in
+            guard case KilnError.malformedArtifact(_, let reason) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(reason.contains("SHA-256"), reason)
+        }
+    }
+
+    func testPreambleFieldsAreValidated() throws {
+        let good = try sampleWriter().encode()
+        func patched(_ offset: Int, _ value: UInt64, size: Int) -> [UInt8] {
+            var b = good
+            for i in 0..<size { b[offset + i] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(i))) }
+            return b
+        }
+        let cases: [(String, [UInt8], Int)] = [
+            ("bad magic", patched(1, 0x58, size: 1), 1),
+            ("major version 2", patched(8, 2, size: 2), 8),
+            ("flags", patched(12, 1, size: 4), 12),
+            ("header offset", patched(16, 128, size: 8), 16),
+            ("header length huge", patched(24, UInt64.max, size: 8), 24),
+            ("data offset misaligned", patched(32, 65, size: 8), 32),
+            ("data length", patched(40, 1, size: 8), 40),
+        ]
+        for (what, bytes, offset) in cases {
+            XCTAssertThrowsError(try Artifact(bytes: bytes), what) { error in
+                guard case KilnError.malformedArtifact(let o, _) = error else { return XCTFail("\(what): \(error)") }
+                XCTAssertEqual(o, offset, what)
+            }
+        }
+    }
+
+    /// Rebuilds a file with a modified header (and a correct checksum), to test header validation.
+    func withHeader(_ transform: (inout [String: Any]) -> Void) throws -> [UInt8] {
+        let bytes = try sampleWriter().encode()
+        let a = try Artifact(bytes: bytes)
+        let hLen = Int(bytes[24]) | Int(bytes[25]) << 8 | Int(bytes[26]) << 16
+        var header = try JSONSerialization.jsonObject(with: Data(bytes[64..<(64 + hLen)])) as! [String: Any]
+        transform(&header)
+        let json = [UInt8](try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys]))
+        let dataOffset = (64 + json.count + 63) / 64 * 64
+        var out = Array(bytes[0..<64])
+        func put<T: FixedWidthInteger>(_ v: T, _ offset: Int) {
+            withUnsafeBytes(of: v.littleEndian) { for (i, b) in $0.enumerated() { out[offset + i] = b } }
+        }
+        put(UInt64(json.count), 24)
+        put(UInt64(dataOffset), 32)
+        put(json.withUnsafeBytes { CRC32.checksum($0.baseAddress!, count: $0.count) }, 48)
+        out += json + [UInt8](repeating: 0, count: dataOffset - 64 - json.count)
+        out += Array(bytes[a.dataRange])
+        return out
+    }
+
+    func testHeaderContentsAreValidated() throws {
+        func expectFailure(_ what: String, mentioning text: String, _ transform: (inout [String: Any]) -> Void) throws {
+            let bytes = try withHeader(transform)
+            XCTAssertThrowsError(try Artifact(bytes: bytes), what) { error in
+                guard case KilnError.malformedArtifact(_, let reason) = error else { return XCTFail("\(what): \(error)") }
+                XCTAssertTrue(reason.contains(text), "\(what): \(reason)")
+            }
+        }
+        func editTensor(_ h: inout [String: Any], _ i: Int, _ key: String, _ v: Any) {
+            var ts = h["tensors"] as! [[String: Any]]; ts[i][key] = v; h["tensors"] = ts
+        }
+        func editNode(_ h: inout [String: Any], _ key: String, _ v: Any) {
+            var g = h["graph"] as! [String: Any]; var ns = g["nodes"] as! [[String: Any]]
+            ns[0][key] = v; g["nodes"] = ns; h["graph"] = g
+        }
+        try expectFailure("offset out of range", mentioning: "outside the data section") { editTensor(&$0, 0, "offset", 1 << 40) }
+        try expectFailure("misaligned offset", mentioning: "aligned") { editTensor(&$0, 0, "offset", 8) }
+        try expectFailure("length mismatch", mentioning: "length") { editTensor(&$0, 0, "length", 4) }
+        try expectFailure("unknown dtype", mentioning: "unknown dtype") { editTensor(&$0, 0, "dtype", "f64") }
+        try expectFailure("huge shape", mentioning: "too large") { editTensor(&$0, 0, "shape", [1 << 40, 1 << 40]) }
+        try expectFailure("overlap", mentioning: "overlap") { editTensor(&$0, 1, "offset", 0) }
+        try expectFailure("dangling input", mentioning: "node 'relu'") { editNode(&$0, "inputs", ["nope"]) }
+        try expectFailure("output collides", mentioning: "produced twice") { editNode(&$0, "outputs", ["x"]) }
+        try expectFailure("bad attribute", mentioning: "attributes.alpha") { editNode(&$0, "attributes", ["alpha": 0.5]) }
+        try expectFailure("not kiln", mentioning: "format") { $0["format"] = "onnx" }
+        try expectFailure("missing graph", mentioning: "graph") { $0["graph"] = nil }
+        try expectFailure("selftest tensor", mentioning: "selftest") {
+            var s = $0["selftest"] as! [String: Any]; s["inputs"] = ["x": "missing"]; $0["selftest"] = s
+        }
+    }
+
+    func testUnknownKeysAreIgnoredForMinorVersions() throws {
+        let bytes = try withHeader { h in
+            h["future_section"] = ["anything": 1]
+            var m = h["metadata"] as! [String: Any]; m["git_commit"] = "abc123"; h["metadata"] = m
+        }
+        let a = try Artifact(bytes: bytes)
+        XCTAssertEqual(a.metadata.extra["git_commit"], "abc123")
+    }
+
+    func testMappedFileRoundTrip() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-\(UUID().uuidString).kiln")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try sampleWriter().write(to: url)
+        let a = try Artifact(contentsOf: url, verifyDataHash: true)
+        XCTAssertEqual(try a.tensors["selftest.y"]?.scalars(as: Float.self), [0, 2, 0, 4, 5, 0, 7, 0])
+        XCTAssertThrowsError(try Artifact(contentsOf: url.appendingPathExtension("missing"))) { error in
+            guard case KilnError.io = error else { return XCTFail("\(error)") }
+        }
+    }
+
+    func testChecksumsMatchReferenceValues() {
+        // Standard check values: CRC-32("123456789") = cbf43926; SHA-256("abc") from FIPS 180-4.
+        let digits = Array("123456789".utf8)
+        XCTAssertEqual(digits.withUnsafeBytes { CRC32.checksum($0.baseAddress!, count: 9) }, 0xCBF4_3926)
+        let abc = Array("abc".utf8)
+        XCTAssertEqual(abc.withUnsafeBytes { SHA256.hex($0.baseAddress!, count: 3) },
+                       "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        let long = [UInt8](repeating: 0x61, count: 1000) // exercises multi-block and two-block padding
+        XCTAssertEqual(long.withUnsafeBytes { SHA256.hex($0.baseAddress!, count: 1000) },
+                       "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
+    }
+}
