@@ -2,22 +2,27 @@ import Dispatch
 
 /// What a kernel may use while it runs: a thread budget, and the node name for error messages.
 ///
-/// Kiln's own parallel loops (``parallelFor(_:_:)``) and OpenBLAS never run at the same time
-/// within one op: a kernel either calls GEMM (which OpenBLAS parallelizes) or runs its own
-/// parallel loop, so the two never oversubscribe the budget.
+/// All parallelism is Kiln's: ``parallelFor(_:_:)`` runs on the model's ``ThreadPool`` and GEMMs are
+/// partitioned over the same pool, while OpenBLAS itself stays single-threaded. So one inference
+/// never uses more than ``threads`` threads.
 public struct ExecutionContext: Sendable {
     /// Threads this op may use (≥ 1).
     public var threads: Int
     /// The node being executed, for error messages.
     public var node: String?
+    /// The pool that runs parallel loops; without one, loops with more than one thread run on
+    /// Dispatch's global queue.
+    public var pool: ThreadPool?
 
     /// Creates a context.
     /// - Parameters:
     ///   - threads: Thread budget; values below 1 mean 1.
     ///   - node: Node name for errors.
-    public init(threads: Int = 1, node: String? = nil) {
-        self.threads = max(1, threads)
+    ///   - pool: The pool to run on (a model passes its own).
+    public init(threads: Int = 1, node: String? = nil, pool: ThreadPool? = nil) {
+        self.threads = max(1, pool?.threads ?? threads)
         self.node = node
+        self.pool = pool
     }
 
     /// Runs `body(chunkStart, chunkEnd)` over `0..<count` split into at most ``threads`` contiguous
@@ -30,6 +35,14 @@ public struct ExecutionContext: Sendable {
         let chunks = min(threads, count)
         if chunks <= 1 {
             if count > 0 { body(0, count) }
+            return
+        }
+        if let pool {
+            pool.run(chunks: chunks) { c in
+                let start = count &* c / chunks
+                let end = count &* (c &+ 1) / chunks
+                if start < end { body(start, end) }
+            }
             return
         }
         withoutActuallyEscaping(body) { body in

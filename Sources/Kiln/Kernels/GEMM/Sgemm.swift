@@ -3,8 +3,61 @@ import CBLAS
 /// Single-precision GEMM through OpenBLAS: `C = alpha * op(A) * op(B) + beta * C`, row-major.
 ///
 /// Every matrix product in Kiln goes through here, so that the BLAS and its thread count are
-/// configured in one place.
+/// configured in one place. OpenBLAS runs single-threaded: Kiln partitions large products over its
+/// own pool (``run(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:context:)``), so that one
+/// thread budget covers both and concurrent inferences do not multiply OpenBLAS's threads.
 enum Sgemm {
+    /// Makes OpenBLAS single-threaded, once per process.
+    static let singleThreaded: Bool = {
+        openblas_set_num_threads(1)
+        return true
+    }()
+
+    /// Below this many multiply-adds a product runs on one thread: splitting costs more than it saves.
+    static let parallelThreshold = 1 << 18
+
+    /// Like ``run(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)`` but split over
+    /// `context`'s threads: by columns of C when it is wide, otherwise by rows.
+    static func run(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+                    alpha: Float, a: UnsafePointer<Float>, lda: Int,
+                    b: UnsafePointer<Float>, ldb: Int,
+                    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
+                    context: ExecutionContext) {
+        let work = m &* n &* k
+        let threads = context.threads
+        if threads <= 1 || work < parallelThreshold {
+            run(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            return
+        }
+        if n >= m {
+            // Column blocks, multiples of 16 so each thread's panel stays vector-aligned.
+            let blocks = (n + 15) / 16
+            let chunks = min(threads, blocks)
+            context.parallelFor(chunks) { c0, c1 in
+                for t in c0..<c1 {
+                    let j0 = blocks * t / chunks * 16, j1 = min(n, blocks * (t + 1) / chunks * 16)
+                    if j0 >= j1 { continue }
+                    // op(B) columns j0..<j1: for B stored k×n they start at b + j0; transposed (n×k), at b + j0·ldb.
+                    let bj = transB ? b + j0 * ldb : b + j0
+                    run(transA: transA, transB: transB, m: m, n: j1 - j0, k: k, alpha: alpha, a: a, lda: lda,
+                        b: bj, ldb: ldb, beta: beta, c: c + j0, ldc: ldc)
+                }
+            }
+        } else {
+            let chunks = min(threads, m)
+            context.parallelFor(chunks) { c0, c1 in
+                for t in c0..<c1 {
+                    let i0 = m * t / chunks, i1 = m * (t + 1) / chunks
+                    if i0 >= i1 { continue }
+                    // op(A) rows i0..<i1: for A stored m×k they start at a + i0·lda; transposed (k×m), at a + i0.
+                    let ai = transA ? a + i0 : a + i0 * lda
+                    run(transA: transA, transB: transB, m: i1 - i0, n: n, k: k, alpha: alpha, a: ai, lda: lda,
+                        b: b, ldb: ldb, beta: beta, c: c + i0 * ldc, ldc: ldc)
+                }
+            }
+        }
+    }
+
     /// `C[m×n] = alpha · op(A)[m×k] · op(B)[k×n] + beta · C`.
     /// - Parameters:
     ///   - transA, transB: Whether A (stored `k×m`) / B (stored `n×k`) are transposed.
@@ -14,6 +67,7 @@ enum Sgemm {
                     alpha: Float, a: UnsafePointer<Float>, lda: Int,
                     b: UnsafePointer<Float>, ldb: Int,
                     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        _ = singleThreaded
         if m == 0 || n == 0 { return }
         if k == 0 {
             // BLAS leaves C untouched only when beta == 1; make the empty product explicit.

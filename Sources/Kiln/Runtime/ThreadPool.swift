@@ -1,0 +1,155 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+/// A fixed set of worker threads that run the chunks of parallel loops. A model owns one pool sized
+/// to its thread budget: the calling thread runs chunks too, so one inference uses at most
+/// `threads` threads, and OpenBLAS (kept single-threaded, see ``Sgemm``) adds none.
+///
+/// Jobs from concurrent callers share the same workers; each caller also works on its own job, so
+/// with K concurrent inferences at most K + threads − 1 threads compute.
+public final class ThreadPool: @unchecked Sendable {
+    /// Total threads per parallel loop, including the caller.
+    public let threads: Int
+    private let state: State
+
+    /// Starts `threads - 1` worker threads.
+    /// - Parameter threads: The budget, ≥ 1. With 1, loops run on the caller only.
+    public init(threads: Int) {
+        self.threads = max(1, threads)
+        state = State()
+        for i in 0..<(self.threads - 1) {
+            let s = state
+            let t = Thread { s.workerLoop() }
+            t.name = "kiln-worker-\(i)"
+            t.stackSize = 1 << 20
+            t.start()
+        }
+    }
+
+    deinit {
+        state.stop()
+    }
+
+    /// Runs `body(c)` for every chunk `c` in `0..<chunks` and returns when all have finished.
+    /// - Parameters:
+    ///   - chunks: Number of independent chunks.
+    ///   - body: Called concurrently for distinct chunks.
+    public func run(chunks: Int, _ body: (Int) -> Void) {
+        if chunks <= 0 { return }
+        if chunks == 1 || threads == 1 {
+            for c in 0..<chunks { body(c) }
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            // `run` returns only after every chunk finished, so the closure never outlives this call.
+            nonisolated(unsafe) let shared = body
+            let job = Job(chunks: chunks) { shared($0) }
+            state.submit(job)
+            while let c = state.claim(job) {
+                job.body?(c)
+                state.finish(job)
+            }
+            state.wait(job)
+            // Workers may still hold the Job object for a moment; drop the closure itself so that
+            // withoutActuallyEscaping sees it unshared when this scope ends.
+            state.release(job)
+        }
+    }
+
+    final class Job: @unchecked Sendable {
+        let chunks: Int
+        /// Set to nil by the caller once every chunk has finished (under State's mutex).
+        var body: ((Int) -> Void)?
+        var next = 0      // guarded by State.mutex
+        var finished = 0  // guarded by State.mutex
+        init(chunks: Int, body: @escaping (Int) -> Void) {
+            self.chunks = chunks
+            self.body = body
+        }
+    }
+
+    final class State: @unchecked Sendable {
+        private var mutex = pthread_mutex_t()
+        private var workAvailable = pthread_cond_t()
+        private var jobDone = pthread_cond_t()
+        private var queue: [Job] = []
+        private var stopping = false
+
+        init() {
+            pthread_mutex_init(&mutex, nil)
+            pthread_cond_init(&workAvailable, nil)
+            pthread_cond_init(&jobDone, nil)
+        }
+
+        func submit(_ job: Job) {
+            pthread_mutex_lock(&mutex)
+            queue.append(job)
+            pthread_cond_broadcast(&workAvailable)
+            pthread_mutex_unlock(&mutex)
+        }
+
+        /// Takes the next unclaimed chunk of `job`, or `nil` when all are claimed.
+        func claim(_ job: Job) -> Int? {
+            pthread_mutex_lock(&mutex)
+            defer { pthread_mutex_unlock(&mutex) }
+            return claimLocked(job)
+        }
+
+        private func claimLocked(_ job: Job) -> Int? {
+            guard job.next < job.chunks else { return nil }
+            let c = job.next
+            job.next += 1
+            if job.next == job.chunks, let i = queue.firstIndex(where: { $0 === job }) { queue.remove(at: i) }
+            return c
+        }
+
+        func finish(_ job: Job) {
+            pthread_mutex_lock(&mutex)
+            job.finished += 1
+            if job.finished == job.chunks { pthread_cond_broadcast(&jobDone) }
+            pthread_mutex_unlock(&mutex)
+        }
+
+        func wait(_ job: Job) {
+            pthread_mutex_lock(&mutex)
+            while job.finished < job.chunks { pthread_cond_wait(&jobDone, &mutex) }
+            pthread_mutex_unlock(&mutex)
+        }
+
+        func release(_ job: Job) {
+            pthread_mutex_lock(&mutex)
+            job.body = nil
+            pthread_mutex_unlock(&mutex)
+        }
+
+        func stop() {
+            pthread_mutex_lock(&mutex)
+            stopping = true
+            pthread_cond_broadcast(&workAvailable)
+            pthread_mutex_unlock(&mutex)
+        }
+
+        func workerLoop() {
+            while true {
+                pthread_mutex_lock(&mutex)
+                while queue.isEmpty && !stopping { pthread_cond_wait(&workAvailable, &mutex) }
+                if stopping && queue.isEmpty {
+                    pthread_mutex_unlock(&mutex)
+                    return
+                }
+                let job = queue[0]
+                let c = claimLocked(job)
+                pthread_mutex_unlock(&mutex)
+                if let c {
+                    // Claimed chunks finish before the caller can clear `body`, so it is non-nil here.
+                    job.body?(c)
+                    finish(job)
+                }
+            }
+        }
+    }
+}
