@@ -136,7 +136,7 @@ class FixtureWriter:
                 scale = max(1.0, float(np.abs(b).max()) if b.size else 1.0)
                 err = float(np.abs(a.astype(np.float64) - b.astype(np.float64)).max()) if b.size else 0.0
                 assert err <= 1e-4 * scale, f"{name}: ORT and torch disagree by {err}"
-            outs = [np.ascontiguousarray(x.astype(o.dtype)) for x, o in zip(t, outs)]
+            outs = [np.asarray(x.astype(o.dtype), order="C") for x, o in zip(t, outs)]
             reference = "torch"
         entry = {"name": name, "op": op, "opset": opset, "reference": reference, "tolerance": tolerance,
                  "attributes": {k: _typed_attr(v) for k, v in attrs.items()},
@@ -146,11 +146,11 @@ class FixtureWriter:
                 entry["inputs"].append(None)
                 continue
             fn = f"{name}.in{i}.npy"
-            np.save(os.path.join(self.dir, fn), np.ascontiguousarray(x))
+            np.save(os.path.join(self.dir, fn), np.asarray(x, order="C"))
             entry["inputs"].append(fn)
         for i, y in enumerate(outs):
             fn = f"{name}.out{i}.npy"
-            np.save(os.path.join(self.dir, fn), np.ascontiguousarray(y))
+            np.save(os.path.join(self.dir, fn), np.asarray(y, order="C"))
             entry["outputs"].append(fn)
         self.cases.append(entry)
         return outs

@@ -101,7 +101,7 @@ public struct Tensor: Sendable {
     public var count: Int { shape.reduce(1, &*) }
     /// Number of bytes of the elements.
     public var byteCount: Int { count &* dtype.byteSize }
-    /// Whether the tensor borrows memory it does not own (for example from an mmapped artifact).
+    /// Whether the tensor borrows memory it does not own (an mmapped artifact, or an inference arena).
     public var isBorrowed: Bool { !storage.ownsMemory }
 
     // MARK: Access
@@ -166,7 +166,7 @@ public struct Tensor: Sendable {
 
     /// Write pointer for kernels; makes the storage unique and owned first.
     mutating func mutableBase() -> UnsafeMutableRawPointer {
-        if !isKnownUniquelyReferenced(&storage) || !storage.ownsMemory {
+        if !isKnownUniquelyReferenced(&storage) || !storage.isWritable {
             storage = storage.copy()
         }
         return storage.base

@@ -12,8 +12,11 @@ final class TensorStorage: @unchecked Sendable {
     @usableFromInline let byteCount: Int
     /// Keeps borrowed memory alive; `nil` for owned storage.
     let owner: AnyObject?
-    /// Whether `base` was allocated here (and may be written through a unique reference).
+    /// Whether `base` was allocated here (and is freed with this object).
     @usableFromInline let ownsMemory: Bool
+    /// Whether `base` may be written through a unique reference: owned memory and arena slices;
+    /// never memory borrowed from a file.
+    @usableFromInline let isWritable: Bool
 
     /// Allocates `byteCount` zeroed bytes.
     init(zeroedByteCount byteCount: Int) {
@@ -24,6 +27,7 @@ final class TensorStorage: @unchecked Sendable {
         self.byteCount = byteCount
         self.owner = nil
         self.ownsMemory = true
+        self.isWritable = true
     }
 
     /// Allocates `byteCount` bytes whose contents the caller will write before reading.
@@ -35,6 +39,7 @@ final class TensorStorage: @unchecked Sendable {
         self.byteCount = byteCount
         self.owner = nil
         self.ownsMemory = true
+        self.isWritable = true
     }
 
     /// Borrows `byteCount` bytes at `base`, kept alive by `owner`. Never written to.
@@ -43,6 +48,17 @@ final class TensorStorage: @unchecked Sendable {
         self.byteCount = byteCount
         self.owner = owner
         self.ownsMemory = false
+        self.isWritable = false
+    }
+
+    /// A writable slice of an inference arena, kept alive by `arena`. The memory planner
+    /// guarantees no other live tensor overlaps it while it is in use.
+    init(arenaSlice base: UnsafeMutableRawPointer, byteCount: Int, arena: AnyObject) {
+        self.base = base
+        self.byteCount = byteCount
+        self.owner = arena
+        self.ownsMemory = false
+        self.isWritable = true
     }
 
     /// A fresh owned copy of the first `byteCount` bytes.

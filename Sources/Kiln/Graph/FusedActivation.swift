@@ -1,0 +1,43 @@
+/// An activation applied by a producing op (Conv, Gemm) to its output tile right after the bias,
+/// instead of by a separate pass over memory. Set by the `fuseActivation` optimizer pass.
+enum FusedActivation: Sendable, Equatable {
+    /// No activation.
+    case none
+    /// `max(x, 0)`.
+    case relu
+    /// `min(max(x, min), max)` (ONNX `Clip`; ReLU6 is `clip(0, 6)`).
+    case clip(min: Float, max: Float)
+
+    /// Attribute names the optimizer uses to carry the fusion on a node (internal; never written
+    /// to artifacts, and rejected by op decoders if found there).
+    static let kindAttribute = "kiln.activation"
+    static let minAttribute = "kiln.activation_min"
+    static let maxAttribute = "kiln.activation_max"
+
+    /// Reads and removes the fusion attributes from `attributes`.
+    static func extract(from attributes: inout Attributes) throws -> FusedActivation {
+        guard let kind = attributes.values.removeValue(forKey: kindAttribute) else { return .none }
+        let lo = attributes.values.removeValue(forKey: minAttribute)
+        let hi = attributes.values.removeValue(forKey: maxAttribute)
+        switch (kind, lo, hi) {
+        case (.string("relu"), _, _): return .relu
+        case (.string("clip"), .float(let a)?, .float(let b)?): return .clip(min: a, max: b)
+        default: throw attributes.error("malformed fused activation attributes")
+        }
+    }
+
+    /// The attributes that carry this activation.
+    var attributes: [String: AttributeValue] {
+        switch self {
+        case .none: return [:]
+        case .relu: return [Self.kindAttribute: .string("relu")]
+        case let .clip(a, b): return [Self.kindAttribute: .string("clip"), Self.minAttribute: .float(a), Self.maxAttribute: .float(b)]
+        }
+    }
+}
+
+/// An operator that can apply a ``FusedActivation`` to its output.
+protocol FusableOperator: Operator {
+    /// The same operator followed by `activation`.
+    func fused(with activation: FusedActivation) -> any Operator
+}
