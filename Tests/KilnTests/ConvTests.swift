@@ -218,6 +218,17 @@ final class ConvTests: XCTestCase {
         XCTAssertEqual(t.shape, [0, 4, 11, 11])
     }
 
+    /// Zero input channels: the reduction is empty, so every output is its channel's bias.
+    func testZeroInputChannelsGiveBias() throws {
+        let b = try Tensor(shape: [2], scalars: [Float(1.5), -2])
+        let y = try runOp("Conv", ["pads": .ints([1, 1, 1, 1])], [try Tensor(zeros: [1, 0, 4, 4]), try Tensor(zeros: [2, 0, 3, 3]), b])
+        XCTAssertEqual(y.shape, [1, 2, 4, 4])
+        XCTAssertEqual(try y.scalars(as: Float.self), [Float](repeating: 1.5, count: 16) + [Float](repeating: -2, count: 16))
+        let t = try runOp("ConvTranspose", [:], [try Tensor(zeros: [1, 0, 2, 2]), try Tensor(zeros: [0, 2, 2, 2]), b])
+        XCTAssertEqual(t.shape, [1, 2, 3, 3])
+        XCTAssertEqual(try t.scalars(as: Float.self), [Float](repeating: 1.5, count: 9) + [Float](repeating: -2, count: 9))
+    }
+
     /// Depthwise 3×3 stride 2 where the 16-wide loads would run one element past the last input
     /// row: the register-blocked loop must stop early and the scalar interior finish the row.
     func testDepthwiseStride2LastRowEdge() throws {

@@ -74,8 +74,9 @@ struct Conv2DGeometry: Sendable, Equatable {
             && padTop == 0 && padLeft == 0 && padBottom == 0 && padRight == 0
     }
 
-    /// One input channel per group (depthwise, possibly with a channel multiplier `M = k·C`).
-    var isDepthwise: Bool { inChannelsPerGroup == 1 && group > 1 }
+    /// One input channel per group: depthwise, possibly with a channel multiplier `M = k·C`
+    /// (including a single-channel input with `group == 1`, where a GEMM would have `K = kH·kW`).
+    var isDepthwise: Bool { inChannelsPerGroup == 1 }
 
     /// The algorithm ``conv2d_f32_nchw(_:input:weight:bias:output:scratch:activation:context:)`` uses.
     var algorithm: ConvAlgorithm {
@@ -89,7 +90,7 @@ struct Conv2DGeometry: Sendable, Equatable {
 }
 
 /// How a convolution is computed.
-enum ConvAlgorithm: Sendable, Equatable {
+enum ConvAlgorithm: Sendable, Equatable, CaseIterable {
     /// 1×1, stride 1, no padding: one GEMM per (batch, group) straight on the input.
     case pointwiseGEMM
     /// One input channel per group: a direct SIMD kernel per output plane, no GEMM.
