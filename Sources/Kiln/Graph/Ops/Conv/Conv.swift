@@ -1,0 +1,99 @@
+/// ONNX `Conv`, float32 NCHW, 1-D (`[N, C, W]`) and 2-D (`[N, C, H, W]`).
+///
+/// Inputs: `X`, `W` (`[M, C/group, kH, kW]`, or `[M, C/group, kW]` for 1-D), optional `B` (`[M]`).
+/// Attributes: `kernel_shape`, `strides`, `pads` (asymmetric allowed), `dilations`, `group`,
+/// `auto_pad`. A 1-D convolution runs as a 2-D one with `H == 1`.
+///
+/// Algorithms (see ``ConvAlgorithm``): depthwise (`C/group == 1`, any channel multiplier) runs a
+/// direct SIMD kernel; 1×1 / stride 1 / no padding is one GEMM per (batch, group) on the input;
+/// everything else is im2col + GEMM with one scratch buffer per call. A fused activation (set by an
+/// optimizer pass through ``fused(with:)``) is applied after the bias in the same pass.
+struct Conv: Operator {
+    static let opType = "Conv"
+
+    /// Window attributes, validated (positive strides and dilations, non-negative pads).
+    let window: SpatialAttributes
+    /// Number of groups (≥ 1).
+    let group: Int
+    /// Applied after the bias; `.none` for the ONNX op.
+    private(set) var activation: FusedActivation = .none
+
+    init(attributes a: Attributes) throws {
+        try a.rejectUnknown(["auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"])
+        window = try SpatialAttributes(a)
+        group = try a.int("group", default: 1)
+        guard group >= 1 else { throw a.error("group \(group) must be at least 1") }
+        if let k = window.kernelShape, k.count != 1 && k.count != 2 {
+            throw a.error("kernel_shape \(k) must have 1 or 2 values (1-D or 2-D convolution)")
+        }
+    }
+
+    /// The same convolution followed by `activation` (for an activation-fusion pass).
+    func fused(with activation: FusedActivation) -> Conv {
+        var c = self
+        c.activation = activation
+        return c
+    }
+
+    /// Validates the shapes of `X`, `W` and `B` against the attributes and computes the geometry.
+    /// - Returns: The geometry and the output shape (`[N, M, outW]` or `[N, M, outH, outW]`).
+    /// - Throws: ``KilnError`` naming the op, node and shapes on any mismatch.
+    func geometry(input x: [Int], weight w: [Int], bias b: [Int]?, node: String?) throws -> (Conv2DGeometry, [Int]) {
+        func fail(_ r: String) -> KilnError { .invalidArgument(op: Self.opType, node: node, reason: r) }
+        if x.count == 5 {
+            throw KilnError.unsupportedOp(name: Self.opType, node: node, reason: "3-D convolution (input \(x)) is not supported")
+        }
+        guard x.count == 3 || x.count == 4 else {
+            throw fail("input X must be [N, C, W] or [N, C, H, W], got \(x)")
+        }
+        guard w.count == x.count else {
+            throw fail("weight W \(w) must have rank \(x.count) like the input X \(x)")
+        }
+        let channels = x[1], outChannels = w[0]
+        guard channels % group == 0 else { throw fail("group \(group) does not divide the input channels \(channels) of X \(x)") }
+        guard outChannels % group == 0 else { throw fail("group \(group) does not divide the output channels \(outChannels) of W \(w)") }
+        guard w[1] == channels / group else {
+            var expected = w
+            expected[1] = channels / group
+            throw KilnError.shapeMismatch(op: Self.opType, node: node, tensor: "W (input channels per group of X \(x), group \(group))",
+                                          expected: expected, got: w)
+        }
+        if let b, b != [outChannels] {
+            throw KilnError.shapeMismatch(op: Self.opType, node: node, tensor: "B", expected: [outChannels], got: b)
+        }
+        let axes = try window.resolve(spatial: Array(x[2...]), kernel: Array(w[2...]), op: Self.opType, node: node)
+        let g = Conv2DGeometry(batch: x[0], inChannels: channels, outChannels: outChannels, group: group, axes: axes)
+        return (g, [x[0], outChannels] + axes.map(\.output))
+    }
+
+    func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor] {
+        guard inputs.count <= 3 else {
+            throw failure("expects 2 or 3 inputs (X, W, B), got \(inputs.count)", context: context)
+        }
+        let x = try input(inputs, 0, "X", context: context)
+        let w = try input(inputs, 1, "W", context: context)
+        let b = optionalInput(inputs, 2)
+        try require(x, .float32, "X", context: context)
+        try require(w, .float32, "W", context: context)
+        if let b { try require(b, .float32, "B", context: context) }
+        let (g, outShape) = try geometry(input: x.shape, weight: w.shape, bias: b?.shape, node: context.node)
+        var y = try Tensor(uninitialized: outShape, dtype: .float32)
+        if y.count == 0 { return [y] }
+        var scratch: Tensor? = nil
+        switch g.algorithm {
+        case .im2colGEMM:
+            try Sgemm.checkDimensions(g.outChannelsPerGroup, g.outPlane, g.gemmK, op: Self.opType, node: context.node)
+            scratch = try Tensor(uninitialized: [g.gemmK, g.outPlane], dtype: .float32)
+        case .pointwiseGEMM:
+            try Sgemm.checkDimensions(g.outChannelsPerGroup, g.outPlane, g.gemmK, op: Self.opType, node: context.node)
+        case .depthwise:
+            break
+        }
+        let yp = y.mutablePointer(Float.self)
+        let sp = scratch?.mutablePointer(Float.self)
+        conv2d_f32_nchw(g, input: x.pointer(Float.self), weight: w.pointer(Float.self), bias: b?.pointer(Float.self),
+                        output: yp, scratch: sp, activation: activation, context: context)
+        withExtendedLifetime((x, w, b, scratch)) {}
+        return [y]
+    }
+}
