@@ -97,7 +97,7 @@ func pool2d_f32_nchw(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>
                         poolReduceRows_f32(src, tmp, oh: oh, g, isMax: isMax)
                         let out = dst + oh &* g.outW
                         poolReduceColumns_f32(tmp, out, g, isMax: isMax, interior: owLo..<owHi)
-                        if let rc, let cc {
+                        if !isMax, let rc, let cc {
                             let r = rc[oh]
                             for ow in 0..<g.outW { out[ow] = out[ow] / (r * cc[ow]) }
                         }
