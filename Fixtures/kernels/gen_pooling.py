@@ -104,6 +104,14 @@ for name, attrs in [("avg_asym_pads_cip0", {"kernel_shape": [3, 3], "strides": [
                                           "count_include_pad": 1})]:
     w.case(name, "AveragePool", [w.randn(1, 2, 7, 13)], attrs, tolerance="reduction", opset=AVG_OPSET)
 
+# Dilation can make a window that holds only padding: ONNX Runtime gives the lowest float for max
+# and 0 for average (with either count_include_pad).
+x = w.randn(1, 2, 2, 5)
+window = {"kernel_shape": [2, 1], "dilations": [3, 1], "pads": [1, 0, 1, 0]}
+w.case("max_all_padding_window", "MaxPool", [x], window, tolerance="exact", opset=18)
+w.case("avg_all_padding_window_cip0", "AveragePool", [x], window, tolerance="reduction", opset=AVG_OPSET)
+w.case("avg_all_padding_window_cip1", "AveragePool", [x], {**window, "count_include_pad": 1}, tolerance="reduction", opset=AVG_OPSET)
+
 # Global pools over 1, 2 and 3 spatial dims.
 for name, shape in [("gap_2d", (2, 3, 7, 13)), ("gap_1x1", (1, 4, 1, 1)), ("gap_wide", (1, 2, 9, 33))]:
     x = w.randn(*shape)

@@ -3,7 +3,8 @@ import Kiln
 /// Naive 1-D / 2-D max or average pool of `[N, C, (H,) W]`, one window at a time, with explicit
 /// `pads` (`[begins..., ends...]`). Output sizes use floor, or with `ceilMode` ceil minus a last
 /// window that would start in the end padding (PyTorch's rule). The average divisor counts taps
-/// inside the input, or with `countIncludePad` inside the padded input.
+/// inside the input, or with `countIncludePad` inside the padded input; a window with no tap
+/// inside the input gives `-Float.greatestFiniteMagnitude` (max) or 0 (average), as ONNX Runtime.
 /// - Returns: `[N, C, (outH,) outW]`.
 /// - Throws: ``KilnError`` for a bad rank or an empty output.
 public func referencePool(_ x: Tensor, kernel: [Int], strides: [Int], pads: [Int], dilations: [Int],
@@ -52,7 +53,7 @@ public func referencePool(_ x: Tensor, kernel: [Int], strides: [Int], pads: [Int
                         if countIncludePad ? inPadded : inside { n += 1 }
                     }
                 }
-                out[(p * oH + oh) * oW + ow] = isMax ? m : Float(s / Double(n))
+                out[(p * oH + oh) * oW + ow] = isMax ? m : Float(s / Double(max(n, 1)))
             }
         }
     }

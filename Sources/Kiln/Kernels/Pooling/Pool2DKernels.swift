@@ -48,7 +48,9 @@ func poolTapCounts(output: Int, input: Int, kernel: Int, stride: Int, dilation: 
             let p = start &+ k &* dilation
             if countIncludePad ? (p >= -padBegin && p < input &+ padEnd) : (p >= 0 && p < input) { n &+= 1 }
         }
-        counts[o] = Float(n)
+        // A window with no tap inside the input (possible with dilation) averages to 0, as in
+        // ONNX Runtime, rather than 0 / 0.
+        counts[o] = Float(max(n, 1))
     }
     return counts
 }
@@ -62,7 +64,7 @@ func poolTapCounts(output: Int, input: Int, kernel: Int, stride: Int, dilation: 
 /// 16-wide load); borders and other strides take the scalar loop with bounds checks.
 ///
 /// A window with no tap inside the input yields `-Float.greatestFiniteMagnitude` for max (as ONNX
-/// Runtime) and `0 / divisor` for average.
+/// Runtime) and 0 for average.
 func pool2d_f32_nchw(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, planes: Int,
                      _ g: Pool2DGeometry, kind: PoolKind, context: ExecutionContext) {
     let isMax = kind == .max
