@@ -45,6 +45,9 @@ layernorm("ln_eps", (2, 11), -1, eps=1e-2)
 layernorm("ln_width1", (4, 1), -1)
 layernorm("ln_large_mean", (3, 23), -1, offset=100.0)
 layernorm("ln_1d", (13,), -1)
+x = w.randn(0, 5)
+w.case("ln_empty_rows", "LayerNormalization", [x, w.randn(5), w.randn(5)], tolerance="reduction",
+       torch_ref=lambda: F.layer_norm(T(x), (5,)).numpy())
 # Scale and B broadcast unidirectionally to the normalized dims (ONNX Runtime only).
 x = w.randn(2, 3, 4)
 w.case("ln_broadcast_scale", "LayerNormalization", [x, w.randn(1, 4), w.randn(4)], {"axis": -2}, tolerance="reduction")

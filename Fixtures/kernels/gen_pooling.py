@@ -112,6 +112,10 @@ w.case("max_all_padding_window", "MaxPool", [x], window, tolerance="exact", opse
 w.case("avg_all_padding_window_cip0", "AveragePool", [x], window, tolerance="reduction", opset=AVG_OPSET)
 w.case("avg_all_padding_window_cip1", "AveragePool", [x], {**window, "count_include_pad": 1}, tolerance="reduction", opset=AVG_OPSET)
 
+# Empty batch: nothing to pool, the output keeps N = 0.
+w.case("max_empty_batch", "MaxPool", [w.randn(0, 2, 5, 5)], {"kernel_shape": [3, 3], "strides": [2, 2]}, tolerance="exact", opset=18)
+w.case("avg_empty_batch", "AveragePool", [w.randn(0, 2, 5, 5)], {"kernel_shape": [2, 2]}, tolerance="reduction", opset=AVG_OPSET)
+
 # Global pools over 1, 2 and 3 spatial dims.
 for name, shape in [("gap_2d", (2, 3, 7, 13)), ("gap_1x1", (1, 4, 1, 1)), ("gap_wide", (1, 2, 9, 33))]:
     x = w.randn(*shape)
