@@ -2,5 +2,7 @@
 enum LinearOps {
     /// Adds every op of this family to `registry`.
     static func registerAll(into registry: inout OpRegistry) {
+        registry.register(Gemm.self)
+        registry.register(MatMul.self)
     }
 }

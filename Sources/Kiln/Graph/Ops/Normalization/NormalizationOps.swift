@@ -2,5 +2,8 @@
 enum NormalizationOps {
     /// Adds every op of this family to `registry`.
     static func registerAll(into registry: inout OpRegistry) {
+        registry.register(BatchNormalization.self)
+        registry.register(LayerNormalization.self)
+        registry.register(InstanceNormalization.self)
     }
 }

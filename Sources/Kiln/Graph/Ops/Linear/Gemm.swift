@@ -1,0 +1,93 @@
+/// ONNX `Gemm`: `Y = alpha · op(A) · op(B) + beta · C`, float32, where `op` transposes when
+/// `transA` / `transB` is set. `A` is `[M, K]` (`[K, M]` transposed), `B` is `[K, N]` (`[N, K]`
+/// transposed) and the optional `C` broadcasts unidirectionally to `[M, N]` (scalar, `[N]`,
+/// `[1, N]`, `[M, 1]`, `[M, N]`, …).
+///
+/// An optimizer can attach a ``GemmActivation`` (Relu or Clip) that is applied after the bias.
+struct Gemm: Operator {
+    static let opType = "Gemm"
+
+    let alpha: Float
+    let beta: Float
+    let transA: Bool
+    let transB: Bool
+    /// Applied to `Y` after the bias (set by graph fusion, never by an ONNX attribute).
+    let activation: GemmActivation
+
+    init(attributes: Attributes) throws {
+        try self.init(attributes: attributes, activation: .none)
+    }
+
+    /// Decodes the ONNX attributes and attaches a fused activation.
+    init(attributes: Attributes, activation: GemmActivation) throws {
+        try attributes.rejectUnknown(["alpha", "beta", "transA", "transB"])
+        alpha = try attributes.float("alpha", default: 1)
+        beta = try attributes.float("beta", default: 1)
+        let ta = try attributes.int("transA", default: 0)
+        let tb = try attributes.int("transB", default: 0)
+        guard ta == 0 || ta == 1 else { throw attributes.error("transA must be 0 or 1, got \(ta)") }
+        guard tb == 0 || tb == 1 else { throw attributes.error("transB must be 0 or 1, got \(tb)") }
+        transA = ta == 1
+        transB = tb == 1
+        if case let .clip(lo, hi) = activation, !(lo <= hi) {
+            throw attributes.error("fused Clip needs min <= max, got min \(lo), max \(hi)")
+        }
+        self.activation = activation
+    }
+
+    func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor] {
+        guard inputs.count <= 3 else { throw failure("expects 2 or 3 inputs, got \(inputs.count)", context: context) }
+        let a = try input(inputs, 0, "A", context: context)
+        let b = try input(inputs, 1, "B", context: context)
+        let c = optionalInput(inputs, 2)
+        try require(a, .float32, "A", context: context)
+        try require(b, .float32, "B", context: context)
+        guard a.rank == 2 else { throw failure("A must be 2-D, got shape \(a.shape)", context: context) }
+        guard b.rank == 2 else { throw failure("B must be 2-D, got shape \(b.shape)", context: context) }
+        let m = transA ? a.shape[1] : a.shape[0]
+        let k = transA ? a.shape[0] : a.shape[1]
+        let kb = transB ? b.shape[1] : b.shape[0]
+        let n = transB ? b.shape[0] : b.shape[1]
+        guard k == kb else {
+            throw KilnError.shapeMismatch(op: Self.opType, node: context.node,
+                                          tensor: "inner dimension of B (A \(a.shape) transA=\(transA ? 1 : 0), B \(b.shape) transB=\(transB ? 1 : 0))",
+                                          expected: [k], got: [kb])
+        }
+        try Sgemm.checkDimensions(m, n, k, a.shape[1], b.shape[1], op: Self.opType, node: context.node)
+
+        // C as [rows, cols] with each of rows ∈ {1, M}, cols ∈ {1, N}.
+        var bias: (tensor: Tensor, rows: Int, cols: Int)? = nil
+        if let c, beta != 0 {
+            try require(c, .float32, "C", context: context)
+            let rows: Int, cols: Int
+            switch c.rank {
+            case 0: rows = 1; cols = 1
+            case 1: rows = 1; cols = c.shape[0]
+            case 2: rows = c.shape[0]; cols = c.shape[1]
+            default: rows = -1; cols = -1
+            }
+            guard (rows == 1 || rows == m), (cols == 1 || cols == n) else {
+                throw KilnError.shapeMismatch(op: Self.opType, node: context.node,
+                                              tensor: "C (not unidirectionally broadcastable to [M, N])",
+                                              expected: [m, n], got: c.shape)
+            }
+            bias = (c, rows, cols)
+        } else if let c {
+            // beta == 0: C does not contribute, but it must still be a float32 tensor.
+            try require(c, .float32, "C", context: context)
+        }
+
+        var y = try Tensor(uninitialized: [m, n], dtype: .float32)
+        let yp = y.mutablePointer(Float.self)
+        if let bias {
+            gemmBroadcastBias_f32(bias.tensor.pointer(Float.self), cRows: bias.rows, cCols: bias.cols, beta: beta, yp, m: m, n: n)
+        }
+        Sgemm.run(transA: transA, transB: transB, m: m, n: n, k: k,
+                  alpha: alpha, a: a.pointer(Float.self), lda: a.shape[1],
+                  b: b.pointer(Float.self), ldb: b.shape[1],
+                  beta: bias == nil ? 0 : 1, c: yp, ldc: n)
+        gemmApplyActivation_f32(yp, count: m &* n, activation)
+        withExtendedLifetime((a, b, bias?.tensor)) {}
+        return [y]
+    }
+}
