@@ -94,8 +94,8 @@ final class LinearTests: XCTestCase {
         let a = try randomTensor([5, 9], &rng), b = try randomTensor([9, 11], &rng), c = try randomTensor([11], &rng)
         let plain = try referenceGemm(a, b, c, alpha: 1, beta: 1, transA: false, transB: false).scalars(as: Float.self)
         let attrs = Attributes(op: "Gemm", node: "fused")
-        for (activation, f) in [(GemmActivation.relu, { (v: Float) in max(v, 0) }),
-                                (GemmActivation.clip(min: -0.5, max: 0.25), { (v: Float) in min(max(v, -0.5), 0.25) })] {
+        for (activation, f) in [(FusedActivation.relu, { (v: Float) in max(v, 0) }),
+                                (FusedActivation.clip(min: -0.5, max: 0.25), { (v: Float) in min(max(v, -0.5), 0.25) })] {
             let op = try Gemm(attributes: attrs, activation: activation)
             let y = try op.run([a, b, c], context: ExecutionContext(threads: 2, node: "fused"))[0]
             let expected = try Tensor(shape: [5, 11], scalars: plain.map(f))

@@ -20,7 +20,7 @@ extension Optimizer {
             if act.op == "Relu" {
                 activation = .relu
             } else {
-                guard let bounds = clipBounds(act, constants: g.constants) else { continue }
+                guard let bounds = clipBounds(act, constants: g.constants), bounds.0 <= bounds.1 else { continue }
                 activation = .clip(min: bounds.0, max: bounds.1)
             }
             var fused = producer

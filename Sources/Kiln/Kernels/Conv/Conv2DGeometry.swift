@@ -1,17 +1,3 @@
-/// An activation applied by a convolution kernel to each output tile right after the bias, so that
-/// `Conv → Relu` (or `Conv → Clip`, i.e. ReLU6) costs no extra pass over the output.
-///
-/// The ONNX `Conv` op decodes with ``none``; an optimizer pass that fuses a following activation
-/// sets another case (see `Conv.fused(with:)`).
-enum FusedActivation: Sendable, Equatable {
-    /// No activation.
-    case none
-    /// `max(x, 0)`.
-    case relu
-    /// `min(max(x, min), max)` (ONNX `Clip`; ReLU6 is `clip(0, 6)`).
-    case clip(min: Float, max: Float)
-}
-
 /// The geometry of one 2-D convolution, NCHW, computed once from the input and weight shapes and
 /// the resolved window attributes. A 1-D convolution is the same with `inHeight == 1`,
 /// `kernelH == 1`, `strideH == 1`, no vertical padding.

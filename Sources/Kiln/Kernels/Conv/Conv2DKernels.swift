@@ -52,7 +52,7 @@ func conv2d_f32_nchw_1x1(_ g: Conv2DGeometry, input: UnsafePointer<Float>, weigh
             Sgemm.run(transA: false, transB: false, m: mg, n: hw, k: cg,
                       alpha: 1, a: weight + grp &* mg &* cg, lda: cg,
                       b: input + (n &* g.inChannels &+ grp &* cg) &* hw, ldb: hw,
-                      beta: 0, c: y, ldc: hw)
+                      beta: 0, c: y, ldc: hw, context: context)
             conv_epilogue_f32(y, channels: mg, plane: hw, bias: bias, biasOffset: grp &* mg,
                               activation: activation, context: context)
         }
@@ -80,7 +80,7 @@ func conv2d_f32_nchw_im2col(_ g: Conv2DGeometry, input: UnsafePointer<Float>, we
             let y = output + (n &* g.outChannels &+ grp &* mg) &* hw
             Sgemm.run(transA: false, transB: false, m: mg, n: hw, k: k,
                       alpha: 1, a: weight + grp &* mg &* k, lda: max(k, 1),
-                      b: scratch, ldb: hw, beta: 0, c: y, ldc: hw)
+                      b: scratch, ldb: hw, beta: 0, c: y, ldc: hw, context: context)
             conv_epilogue_f32(y, channels: mg, plane: hw, bias: bias, biasOffset: grp &* mg,
                               activation: activation, context: context)
         }
@@ -121,13 +121,13 @@ func convTranspose2d_f32_nchw_col2im(_ g: ConvTranspose2DGeometry, input: Unsafe
             if g.isPointwise {
                 Sgemm.run(transA: true, transB: false, m: mg, n: g.inPlane, k: cg,
                           alpha: 1, a: w, lda: max(mg, 1), b: x, ldb: g.inPlane,
-                          beta: 1, c: y, ldc: outPlane)
+                          beta: 1, c: y, ldc: outPlane, context: context)
                 continue
             }
             withConvScratch(scratch, count: g.scratchCount) { col in
                 Sgemm.run(transA: true, transB: false, m: rows, n: g.inPlane, k: cg,
                           alpha: 1, a: w, lda: max(rows, 1), b: x, ldb: g.inPlane,
-                          beta: 0, c: col, ldc: g.inPlane)
+                          beta: 0, c: col, ldc: g.inPlane, context: context)
                 ExecutionContext(threads: scatterThreads).parallelFor(mg) { start, end in
                     col2im_f32(g, col: col, output: y, channels: start..<end)
                 }

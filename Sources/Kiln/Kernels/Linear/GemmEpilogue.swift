@@ -1,14 +1,3 @@
-/// An activation applied to a GEMM's output after the bias, so that an optimizer can fold a
-/// following `Relu` or `Clip` node into a `Gemm` without a second pass over memory in the graph.
-enum GemmActivation: Sendable, Equatable {
-    /// No activation.
-    case none
-    /// `max(x, 0)`.
-    case relu
-    /// `min(max(x, min), max)`.
-    case clip(min: Float, max: Float)
-}
-
 /// Writes `beta · C` broadcast to `[m, n]` into `y` (row stride `n`), where `C` has shape
 /// `[cRows, cCols]` with `cRows ∈ {1, m}` and `cCols ∈ {1, n}` (unidirectional broadcasting, already
 /// validated by the caller).
@@ -39,7 +28,7 @@ func gemmBroadcastBias_f32(_ c: UnsafePointer<Float>, cRows: Int, cCols: Int, be
 }
 
 /// Applies `activation` in place over `count` floats, 8 lanes at a time.
-func gemmApplyActivation_f32(_ y: UnsafeMutablePointer<Float>, count: Int, _ activation: GemmActivation) {
+func gemmApplyActivation_f32(_ y: UnsafeMutablePointer<Float>, count: Int, _ activation: FusedActivation) {
     let lo: Float, hi: Float
     switch activation {
     case .none: return

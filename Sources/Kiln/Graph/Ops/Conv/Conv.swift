@@ -8,7 +8,7 @@
 /// direct SIMD kernel; 1×1 / stride 1 / no padding is one GEMM per (batch, group) on the input;
 /// everything else is im2col + GEMM with one scratch buffer per call. A fused activation (set by an
 /// optimizer pass through ``fused(with:)``) is applied after the bias in the same pass.
-struct Conv: Operator {
+struct Conv: FusableOperator {
     static let opType = "Conv"
 
     /// Window attributes, validated (positive strides and dilations, non-negative pads).
@@ -29,7 +29,7 @@ struct Conv: Operator {
     }
 
     /// The same convolution followed by `activation` (for an activation-fusion pass).
-    func fused(with activation: FusedActivation) -> Conv {
+    func fused(with activation: FusedActivation) -> any Operator {
         var c = self
         c.activation = activation
         return c

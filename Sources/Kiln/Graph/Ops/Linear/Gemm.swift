@@ -3,8 +3,8 @@
 /// transposed) and the optional `C` broadcasts unidirectionally to `[M, N]` (scalar, `[N]`,
 /// `[1, N]`, `[M, 1]`, `[M, N]`, …).
 ///
-/// An optimizer can attach a ``GemmActivation`` (Relu or Clip) that is applied after the bias.
-struct Gemm: Operator {
+/// An optimizer can attach a ``FusedActivation`` (Relu or Clip) that is applied after the bias.
+struct Gemm: FusableOperator {
     static let opType = "Gemm"
 
     let alpha: Float
@@ -12,14 +12,22 @@ struct Gemm: Operator {
     let transA: Bool
     let transB: Bool
     /// Applied to `Y` after the bias (set by graph fusion, never by an ONNX attribute).
-    let activation: GemmActivation
+    let activation: FusedActivation
 
     init(attributes: Attributes) throws {
         try self.init(attributes: attributes, activation: .none)
     }
 
+    /// The same Gemm followed by `activation` (for the activation-fusion pass, which only fuses
+    /// a Clip whose bounds are ordered, so this cannot fail).
+    func fused(with activation: FusedActivation) -> any Operator {
+        let attrs = Attributes(op: Self.opType, ["alpha": .float(alpha), "beta": .float(beta),
+                                                 "transA": .int(transA ? 1 : 0), "transB": .int(transB ? 1 : 0)])
+        return (try? Gemm(attributes: attrs, activation: activation)) ?? self
+    }
+
     /// Decodes the ONNX attributes and attaches a fused activation.
-    init(attributes: Attributes, activation: GemmActivation) throws {
+    init(attributes: Attributes, activation: FusedActivation) throws {
         try attributes.rejectUnknown(["alpha", "beta", "transA", "transB"])
         alpha = try attributes.float("alpha", default: 1)
         beta = try attributes.float("beta", default: 1)
@@ -85,7 +93,7 @@ struct Gemm: Operator {
         Sgemm.run(transA: transA, transB: transB, m: m, n: n, k: k,
                   alpha: alpha, a: a.pointer(Float.self), lda: a.shape[1],
                   b: b.pointer(Float.self), ldb: b.shape[1],
-                  beta: bias == nil ? 0 : 1, c: yp, ldc: n)
+                  beta: bias == nil ? 0 : 1, c: yp, ldc: n, context: context)
         gemmApplyActivation_f32(yp, count: m &* n, activation)
         withExtendedLifetime((a, b, bias?.tensor)) {}
         return [y]

@@ -34,14 +34,14 @@ struct MatMul: Operator {
             let rows = plan.batchCount &* m
             try Sgemm.checkDimensions(rows, op: Self.opType, node: context.node)
             Sgemm.run(transA: false, transB: false, m: rows, n: n, k: k, alpha: 1, a: ap, lda: k,
-                      b: bp, ldb: n, beta: 0, c: yp, ldc: n)
+                      b: bp, ldb: n, beta: 0, c: yp, ldc: n, context: context)
         } else {
             for batch in 0..<plan.batchCount {
                 let (ai, bi) = plan.operandBatches(batch)
                 Sgemm.run(transA: false, transB: false, m: m, n: n, k: k, alpha: 1,
                           a: ap + ai &* (m &* k), lda: k,
                           b: bp + bi &* (k &* n), ldb: n,
-                          beta: 0, c: yp + batch &* (m &* n), ldc: n)
+                          beta: 0, c: yp + batch &* (m &* n), ldc: n, context: context)
             }
         }
         withExtendedLifetime((a, b)) {}
