@@ -13,6 +13,8 @@ public struct ExecutionContext: Sendable {
     /// The pool that runs parallel loops; without one, loops with more than one thread run on
     /// Dispatch's global queue.
     public var pool: ThreadPool?
+    /// Where op outputs come from during a planned inference (an arena); `nil` means the heap.
+    var allocator: InferenceAllocator?
 
     /// Creates a context.
     /// - Parameters:
@@ -23,6 +25,19 @@ public struct ExecutionContext: Sendable {
         self.threads = max(1, pool?.threads ?? threads)
         self.node = node
         self.pool = pool
+    }
+
+    init(threads: Int, node: String?, pool: ThreadPool?, allocator: InferenceAllocator?) {
+        self.init(threads: threads, node: node, pool: pool)
+        self.allocator = allocator
+    }
+
+    /// A tensor for an op's output, from the inference arena when there is one. Contents are
+    /// undefined: the op must write every element.
+    /// - Throws: ``KilnError`` when the shape is invalid or too large.
+    func allocate(_ shape: [Int], dtype: DType) throws -> Tensor {
+        if let allocator { return try allocator.allocate(shape, dtype: dtype) }
+        return try Tensor(uninitialized: shape, dtype: dtype)
     }
 
     /// Runs `body(chunkStart, chunkEnd)` over `0..<count` split into at most ``threads`` contiguous

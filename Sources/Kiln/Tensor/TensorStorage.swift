@@ -17,6 +17,11 @@ final class TensorStorage: @unchecked Sendable {
     /// Whether `base` may be written through a unique reference: owned memory and arena slices;
     /// never memory borrowed from a file.
     @usableFromInline let isWritable: Bool
+    /// Set by ``InferenceAllocator`` on storage it hands out, so the executor can tell which
+    /// allocation a step's output lives in (outputs may be views of inputs). -1 otherwise.
+    var allocationTag: Int = -1
+    /// Whether this is a slice of an inference arena (never returned to callers as is).
+    var isArenaSlice: Bool { isWritable && !ownsMemory }
 
     /// Allocates `byteCount` zeroed bytes.
     init(zeroedByteCount byteCount: Int) {

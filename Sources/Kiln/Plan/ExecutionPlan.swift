@@ -1,0 +1,101 @@
+/// The compiled, immutable form of a graph: operators decoded once, values numbered into slots,
+/// and for every step the slots it reads, writes and may release afterwards.
+///
+/// A plan is `Sendable` and shared by every concurrent inference of a model; the mutable state of
+/// one inference (the slot values, the arena) lives in ``Executor``.
+final class ExecutionPlan: Sendable {
+    /// One node, ready to run.
+    struct Step: Sendable {
+        /// Node name, for errors and profiling.
+        let node: String
+        /// Op type.
+        let opType: String
+        /// The decoded operator (with any fused activation).
+        let op: any Operator
+        /// Input slots; -1 for an omitted optional input.
+        let inputs: [Int]
+        /// Output slots; -1 for an omitted output.
+        let outputs: [Int]
+        /// Slots whose value is dead after this step (last reader, or produced and never read).
+        let releases: [Int]
+    }
+
+    /// Steps in execution order.
+    let steps: [Step]
+    /// Number of value slots.
+    let slotCount: Int
+    /// Constant values and their slots (weights in `float32`, folded subgraphs).
+    let constants: [(slot: Int, tensor: Tensor)]
+    /// Graph inputs and their slots.
+    let inputs: [(info: ValueInfo, slot: Int)]
+    /// Graph outputs and their slots.
+    let outputs: [(info: ValueInfo, slot: Int)]
+    /// The optimized graph the plan was made from (for inspection).
+    let graph: Graph
+
+    /// Plans `graph`.
+    /// - Throws: ``KilnError/unsupportedOp(name:node:reason:)`` for an op the registry lacks,
+    ///   or the decoder's error for illegal attributes, naming the node.
+    init(graph: Graph, registry: OpRegistry) throws {
+        self.graph = graph
+        var slotOf: [String: Int] = [:]
+        func slot(_ name: String) -> Int {
+            if let s = slotOf[name] { return s }
+            let s = slotOf.count
+            slotOf[name] = s
+            return s
+        }
+        constants = graph.constants.sorted { $0.key < $1.key }.map { (slot($0.key), $0.value) }
+        inputs = graph.inputs.map { ($0, slot($0.name)) }
+        var steps: [(node: NodeDef, op: any Operator, inputs: [Int], outputs: [Int])] = []
+        var unsupported: [String] = []
+        for n in graph.nodes where !registry.supports(n.op) {
+            unsupported.append("'\(n.name)' (\(n.op))")
+        }
+        if !unsupported.isEmpty {
+            // Name every offending node at once, not just the first.
+            throw KilnError.unsupportedOp(name: graph.nodes.first { !registry.supports($0.op) }!.op,
+                                          node: nil, reason: "no kernel for node(s) \(unsupported.joined(separator: ", "))")
+        }
+        for n in graph.nodes {
+            var attributes = n.attributes
+            let activation = try FusedActivation.extract(from: &attributes)
+            var op = try registry.make(n.op, attributes: attributes)
+            if activation != .none {
+                guard let fusable = op as? any FusableOperator else {
+                    throw KilnError.unsupportedOp(name: n.op, node: n.name, reason: "cannot fuse an activation into this op")
+                }
+                op = fusable.fused(with: activation)
+            }
+            steps.append((n, op, n.inputs.map { $0.isEmpty ? -1 : slot($0) }, n.outputs.map { $0.isEmpty ? -1 : slot($0) }))
+        }
+        outputs = graph.outputs.map { ($0, slot($0.name)) }
+        slotCount = slotOf.count
+
+        // Liveness: a slot dies after its last reader; outputs nobody reads die where produced.
+        // Graph inputs, outputs and constants are never released by the executor.
+        var lastUse = [Int](repeating: -1, count: slotCount)
+        for (i, s) in steps.enumerated() {
+            for slot in s.inputs where slot >= 0 { lastUse[slot] = i }
+            for slot in s.outputs where slot >= 0 && lastUse[slot] < i { lastUse[slot] = i }
+        }
+        var pinned = Set(outputs.map(\.slot))
+        pinned.formUnion(inputs.map(\.slot))
+        pinned.formUnion(constants.map(\.slot))
+        var releases = [[Int]](repeating: [], count: steps.count)
+        for slot in 0..<slotCount where lastUse[slot] >= 0 && !pinned.contains(slot) {
+            releases[lastUse[slot]].append(slot)
+        }
+        self.steps = steps.enumerated().map { i, s in
+            Step(node: s.node.name, opType: s.node.op, op: s.op, inputs: s.inputs, outputs: s.outputs, releases: releases[i])
+        }
+    }
+
+    /// Multiply-accumulate count by op type is computed from shapes observed at run time; see
+    /// ``Model/profile(_:)``.
+    var opCounts: [String: Int] {
+        var r: [String: Int] = [:]
+        for s in steps { r[s.opType, default: 0] += 1 }
+        return r
+    }
+}

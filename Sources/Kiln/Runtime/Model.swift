@@ -1,0 +1,138 @@
+import Foundation
+
+/// A loaded model: an artifact mapped once, optimized and planned, ready to be called from many
+/// threads at once.
+///
+/// ```swift
+/// let model = try Model(contentsOf: url, options: .init(threads: 2))
+/// let out = try model.predict(["input": x])        // [String: Tensor]
+/// let report = try model.verify()                  // runs the stored self-test
+/// ```
+///
+/// `Model` is immutable after `init` and `Sendable`; each call to ``predict(_:)`` has its own
+/// state. The thread budget (``Options/threads``) is per model: parallel loops and GEMMs of every
+/// inference run on the model's own pool, and OpenBLAS adds no threads of its own.
+public final class Model: Sendable {
+    /// How a model is loaded and run.
+    public struct Options: Sendable {
+        /// Threads per inference, including the caller's (≥ 1). Default: the active processor count.
+        public var threads: Int
+        /// Run the optimizer passes (BatchNorm folding, activation fusion, constant folding, …).
+        public var optimize: Bool
+        /// Recompute the data section's SHA-256 at load and refuse a mismatch.
+        public var verifyDataHash: Bool
+        /// Reuse one planned arena per inference instead of allocating each intermediate.
+        public var memoryPlanning: Bool
+
+        /// Creates options.
+        public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount, optimize: Bool = true,
+                    verifyDataHash: Bool = false, memoryPlanning: Bool = true) {
+            self.threads = max(1, threads)
+            self.optimize = optimize
+            self.verifyDataHash = verifyDataHash
+            self.memoryPlanning = memoryPlanning
+        }
+    }
+
+    /// The artifact the model was loaded from (graph, labels, preprocessing, metadata, self-test).
+    public let artifact: Artifact
+    /// The options it was loaded with.
+    public let options: Options
+    let plan: ExecutionPlan
+    let pool: ThreadPool
+    let memory: MemoryPlanner?
+
+    /// Loads, validates, optimizes and plans an artifact file.
+    /// - Parameters:
+    ///   - url: A `.kiln` file.
+    ///   - options: Threads and load options.
+    /// - Throws: ``KilnError`` naming what is wrong: the byte offset of a malformed field, the node of
+    ///   an unsupported op or illegal attribute.
+    public convenience init(contentsOf url: URL, options: Options = Options()) throws {
+        try self.init(artifact: Artifact(contentsOf: url, verifyDataHash: options.verifyDataHash), options: options)
+    }
+
+    /// Optimizes and plans an already loaded artifact.
+    /// - Throws: ``KilnError`` for unsupported ops or illegal attributes, naming the node.
+    public init(artifact: Artifact, options: Options = Options()) throws {
+        self.artifact = artifact
+        self.options = options
+        let registry = OpRegistry.standard
+        let graph = try Optimizer.optimize(Graph(artifact), registry: registry,
+                                           passes: options.optimize ? Optimizer.defaultPasses : Optimizer.requiredPasses)
+        plan = try ExecutionPlan(graph: graph, registry: registry)
+        pool = ThreadPool(threads: options.threads)
+        memory = options.memoryPlanning ? MemoryPlanner() : nil
+    }
+
+    /// The graph inputs.
+    public var inputs: [ValueInfo] { artifact.inputs }
+    /// The graph outputs.
+    public var outputs: [ValueInfo] { artifact.outputs }
+    /// Class labels, if the artifact has them.
+    public var labels: [String]? { artifact.labels }
+
+    /// Runs the model.
+    /// - Parameter inputs: One tensor per graph input, by name. Shapes must match the declared
+    ///   shapes; a symbolic dim (`N`) takes the same value wherever it appears.
+    /// - Returns: Every graph output by name.
+    /// - Throws: ``KilnError/invalidArgument(op:node:reason:)`` for a missing or unknown input,
+    ///   ``KilnError/unsupportedDType(op:node:tensor:dtype:)`` / ``KilnError/shapeMismatch(op:node:tensor:expected:got:)``
+    ///   for a wrong dtype or shape (saying what was expected), or a kernel's error naming the node.
+    public func predict(_ inputs: [String: Tensor]) throws -> [String: Tensor] {
+        let ordered = try validate(inputs)
+        let results = try Executor(plan: plan, pool: pool, memory: memory).run(ordered)
+        var out: [String: Tensor] = [:]
+        for (o, t) in zip(plan.outputs, results) { out[o.info.name] = t }
+        return out
+    }
+
+    /// Runs a model with exactly one input and one output.
+    /// - Throws: As ``predict(_:)``, and when the model has several inputs or outputs.
+    public func predict(_ input: Tensor) throws -> Tensor {
+        guard artifact.inputs.count == 1, artifact.outputs.count == 1 else {
+            throw KilnError.invalidArgument(op: "Model.predict", node: nil,
+                                            reason: "the model has \(artifact.inputs.count) inputs and \(artifact.outputs.count) outputs; pass them by name")
+        }
+        return try predict([artifact.inputs[0].name: input])[artifact.outputs[0].name]!
+    }
+
+    /// Checks inputs against the declared names, dtypes and shapes, binding symbolic dims.
+    func validate(_ inputs: [String: Tensor]) throws -> [Tensor] {
+        let expectedNames = artifact.inputs.map(\.name)
+        for name in inputs.keys where !expectedNames.contains(name) {
+            throw KilnError.invalidArgument(op: "Model.predict", node: nil,
+                                            reason: "unknown input '\(name)'; the model's inputs are \(expectedNames)")
+        }
+        var symbols: [String: Int] = [:]
+        return try plan.inputs.map { info, _ in
+            guard let t = inputs[info.name] else {
+                throw KilnError.invalidArgument(op: "Model.predict", node: nil,
+                                                reason: "missing input '\(info.name)' (\(info.dtype) \(info.shape)); the model's inputs are \(expectedNames)")
+            }
+            guard t.dtype == info.dtype else {
+                throw KilnError.unsupportedDType(op: "Model.predict", node: nil, tensor: "input '\(info.name)' (expected \(info.dtype))", dtype: t.dtype)
+            }
+            let declared = info.shape.map { d -> Int in if case .fixed(let n) = d { return n } else { return -1 } }
+            guard t.rank == info.shape.count else {
+                throw KilnError.shapeMismatch(op: "Model.predict", node: nil, tensor: "input '\(info.name)' [\(info.shape.map(\.description).joined(separator: ", "))]",
+                                              expected: declared, got: t.shape)
+            }
+            for (axis, d) in info.shape.enumerated() {
+                switch d {
+                case .fixed(let n) where n != t.shape[axis]:
+                    throw KilnError.shapeMismatch(op: "Model.predict", node: nil, tensor: "input '\(info.name)' [\(info.shape.map(\.description).joined(separator: ", "))]",
+                                                  expected: declared, got: t.shape)
+                case .symbol(let s):
+                    if let bound = symbols[s], bound != t.shape[axis] {
+                        throw KilnError.shapeMismatch(op: "Model.predict", node: nil, tensor: "input '\(info.name)': symbolic dim \(s) is \(bound) elsewhere",
+                                                      expected: declared, got: t.shape)
+                    }
+                    symbols[s] = t.shape[axis]
+                default: break
+                }
+            }
+            return t
+        }
+    }
+}
