@@ -10,8 +10,11 @@ let package = Package(
     name: "Kiln",
     products: [
         .library(name: "Kiln", targets: ["Kiln"]),
+        .executable(name: "kiln", targets: ["KilnCLI"]),
     ],
-    dependencies: [],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
     targets: [
         // OpenBLAS's CBLAS interface (Debian/Ubuntu: libopenblas-dev). Only Kernels/ imports it.
         .systemLibrary(
@@ -24,6 +27,12 @@ let package = Package(
             name: "Kiln",
             dependencies: ["CBLAS"],
             path: "Sources/Kiln"
+        ),
+        // The `kiln` command: inspect, run, verify.
+        .executableTarget(
+            name: "KilnCLI",
+            dependencies: ["Kiln", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/KilnCLI"
         ),
         // Naive reference kernels, tolerances and the fixture reader shared by tests and benchmarks.
         .target(

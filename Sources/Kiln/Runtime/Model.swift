@@ -42,6 +42,9 @@ public final class Model: Sendable {
     let pool: ThreadPool
     let memory: MemoryPlanner?
 
+    /// Number of steps in the execution plan (nodes after optimization).
+    public var plannedStepCount: Int { plan.steps.count }
+
     /// Loads, validates, optimizes and plans an artifact file.
     /// - Parameters:
     ///   - url: A `.kiln` file.
