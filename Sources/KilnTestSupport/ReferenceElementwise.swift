@@ -86,15 +86,21 @@ public func referenceSoftmax(_ x: Tensor, axis: Int, log: Bool) throws -> Tensor
     let shape = x.shape
     let strides = shape.indices.map { shape[($0 + 1)...].reduce(1, *) }
     var out = [Float](repeating: 0, count: v.count)
+    // (max, Σ exp(x - max)) of each slice along the axis, keyed by the slice's first element.
+    var slices: [Int: (Double, Double)] = [:]
     for flat in 0..<v.count {
         let index = unflatten(flat, shape)
         var first = index
         first[axis] = 0
         let base = zip(first, strides).map { $0 * $1 }.reduce(0, +)
-        var m = -Double.infinity
-        for k in 0..<shape[axis] { m = Swift.max(m, Double(v[base + k * strides[axis]])) }
-        var sum = 0.0
-        for k in 0..<shape[axis] { sum += Foundation.exp(Double(v[base + k * strides[axis]]) - m) }
+        if slices[base] == nil {
+            var m = -Double.infinity
+            for k in 0..<shape[axis] { m = Swift.max(m, Double(v[base + k * strides[axis]])) }
+            var sum = 0.0
+            for k in 0..<shape[axis] { sum += Foundation.exp(Double(v[base + k * strides[axis]]) - m) }
+            slices[base] = (m, sum)
+        }
+        let (m, sum) = slices[base]!
         let xi = Double(v[flat])
         out[flat] = Float(log ? (xi - m) - Foundation.log(sum) : Foundation.exp(xi - m) / sum)
     }
