@@ -1,6 +1,7 @@
 import XCTest
 import Kiln
 import KilnTestSupport
+@testable import Kiln
 
 /// A small seeded generator (SplitMix64) so random problems are reproducible.
 private struct SplitMix64: RandomNumberGenerator {
@@ -85,6 +86,36 @@ final class ActivationTests: XCTestCase {
             let expected = try Tensor(shape: [n], scalars: try x.scalars(as: Float.self).map { Swift.min(Swift.max($0, -1), 6) })
             assertClose(try evalOp("Clip", [x, Tensor(scalar: Float(-1)), Tensor(scalar: Float(6))], threads: 2)[0], expected, .exact, "Clip n=\(n)")
         }
+    }
+
+    /// The vector `exp8_f32` is within 2 ulp of `e^x` (computed in `Double`) over its whole fast
+    /// range and agrees with libm `expf` outside it (overflow, underflow to subnormals, ±inf, NaN),
+    /// also when fast and slow lanes share a vector.
+    func testVectorExpAccuracy() {
+        var worst: Double = 0
+        var worstX: Float = 0
+        let count = 200_000
+        var lanes = SIMD8<Float>()
+        for i in 0..<count {
+            let x = -87.5 + 176.0 * Float(i) / Float(count)
+            lanes[i % 8] = x
+            guard i % 8 == 7 else { continue }
+            let y = exp8_f32(lanes)
+            for k in 0..<8 {
+                let exact = Foundation.exp(Double(lanes[k]))
+                let ulp = Double(Float(exact).ulp)
+                let err = Swift.abs(Double(y[k]) - exact) / ulp
+                if err > worst { worst = err; worstX = lanes[k] }
+            }
+        }
+        XCTAssertLessThanOrEqual(worst, 2, "worst error \(worst) ulp at x = \(worstX)")
+        let specials: [Float] = [-.infinity, -104, -88, 88.5, 88.8, .infinity, .nan, 0]
+        let y = exp8_f32(SIMD8(specials))
+        for k in 0..<8 {
+            let expected = expf(specials[k])
+            XCTAssertTrue(y[k] == expected || (y[k].isNaN && expected.isNaN), "exp(\(specials[k])) = \(y[k]), libm \(expected)")
+        }
+        XCTAssertEqual(exp8_f32(SIMD8<Float>(repeating: 0)), SIMD8<Float>(repeating: 1))
     }
 
     /// Softmax and LogSoftmax on random shapes (ranks 1-4, every axis, values up to ±80) and on

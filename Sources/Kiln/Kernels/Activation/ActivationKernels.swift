@@ -5,9 +5,10 @@ import Darwin
 #endif
 
 // Pointwise activation functions as `UnaryOpF32` values (see Kernels/Elementwise/UnaryKernels.swift),
-// run over tensors by `unaryMap_f32`. Piecewise-linear ones are fully SIMD; transcendental ones
-// call libm (`expf`, `expm1f`, `log1pf`, `tanhf`, `erff`) lane by lane, which keeps them within a
-// few ulp of PyTorch (the "transcendental" tolerance) without a home-made polynomial.
+// run over tensors by `unaryMap_f32`. Piecewise-linear ones are fully SIMD. Those built on `e^x`
+// alone (Sigmoid, Swish, tanh-Gelu, Mish) use the 8-lane `exp8_f32` (≤ 2 ulp, VectorExp.swift);
+// the rest call libm (`expm1f`, `log1pf`, `tanhf`, `erff`) lane by lane, which keeps them within
+// a few ulp of PyTorch (the "transcendental" tolerance).
 
 /// `LeakyRelu`: `x < 0 ? alpha * x : x`.
 struct LeakyReluF32: UnaryOpF32 {
@@ -75,18 +76,14 @@ func sigmoidScalar(_ x: Float) -> Float {
 /// `Sigmoid`.
 struct SigmoidF32: UnaryOpF32 {
     @inline(__always) func apply(_ x: Float) -> Float { sigmoidScalar(x) }
-    @inline(__always) func apply(_ x: SIMD8<Float>) -> SIMD8<Float> { lanewise(x, sigmoidScalar) }
+    @inline(__always) func apply(_ x: SIMD8<Float>) -> SIMD8<Float> { sigmoid8_f32(x) }
 }
 
 /// `Swish` (opset 24; `SiLU` when alpha = 1): `x * sigmoid(alpha * x)`.
 struct SwishF32: UnaryOpF32 {
     var alpha: Float
     @inline(__always) func apply(_ x: Float) -> Float { x * sigmoidScalar(alpha * x) }
-    @inline(__always) func apply(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        var r = SIMD8<Float>()
-        for i in 0..<8 { r[i] = apply(x[i]) }
-        return r
-    }
+    @inline(__always) func apply(_ x: SIMD8<Float>) -> SIMD8<Float> { x * sigmoid8_f32(alpha * x) }
 }
 
 /// `Tanh` (libm `tanhf`).
@@ -110,14 +107,15 @@ struct GeluErfF32: UnaryOpF32 {
     }
 }
 
-/// `Gelu` with `approximate = "tanh"`: `0.5 * x * (1 + tanh(√(2/π) * (x + 0.044715 x³)))`.
+/// `Gelu` with `approximate = "tanh"`: `0.5 * x * (1 + tanh(u))`, `u = √(2/π) * (x + 0.044715 x³)`,
+/// computed as `x * sigmoid(2u)` (the same function: `(1 + tanh u) / 2 = sigmoid(2u)`), which has
+/// no cancellation for negative `x` and needs only `e^x`.
 struct GeluTanhF32: UnaryOpF32 {
     @inline(__always) func apply(_ x: Float) -> Float {
-        0.5 * x * (1 + tanhf(0.79788456080286536 * (x + 0.044715 * x * x * x)))
+        x * sigmoidScalar(1.5957691216057307 * (x + 0.044715 * x * x * x))
     }
     @inline(__always) func apply(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        let inner = 0.79788456080286536 * (x + 0.044715 * x * x * x)
-        return 0.5 * x * (1 + lanewise(inner, tanhf))
+        x * sigmoid8_f32(1.5957691216057307 * (x + 0.044715 * x * x * x))
     }
 }
 
@@ -156,12 +154,19 @@ struct SoftplusF32: UnaryOpF32 {
     @inline(__always) func apply(_ x: SIMD8<Float>) -> SIMD8<Float> { lanewise(x, softplusScalar) }
 }
 
-/// `Mish`: `x * tanh(softplus(x))`.
+/// `Mish`: `x * tanh(softplus(x))`, computed as `x * n / (n + 2)` with `n = e^x (e^x + 2)`
+/// (`tanh(log(1 + e^x))` in closed form), which needs only `e^x`. `e^x` is taken at `min(x, 20)`:
+/// beyond that `n / (n + 2)` is 1 in float32 either way, and `n` cannot overflow.
 struct MishF32: UnaryOpF32 {
-    @inline(__always) func apply(_ x: Float) -> Float { x * tanhf(softplusScalar(x)) }
+    @inline(__always) func apply(_ x: Float) -> Float {
+        let e = expf(x < 20 ? x : 20)
+        let n = e * (e + 2)
+        return x * (n / (n + 2))
+    }
     @inline(__always) func apply(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        var r = SIMD8<Float>()
-        for i in 0..<8 { r[i] = apply(x[i]) }
-        return r
+        let t = SIMD8<Float>(repeating: 20)
+        let e = exp8_f32(x.replacing(with: t, where: x .> t))
+        let n = e * (e + 2)
+        return x * (n / (n + 2))
     }
 }
