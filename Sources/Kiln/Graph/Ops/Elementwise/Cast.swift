@@ -1,17 +1,3 @@
-/// The ``DType`` of an ONNX `TensorProto.DataType` value, or `nil` when Kiln has no such type.
-func dtype(onnxDataType value: Int) -> DType? {
-    switch value {
-    case 1: return .float32
-    case 2: return .uint8
-    case 3: return .int8
-    case 6: return .int32
-    case 7: return .int64
-    case 9: return .bool
-    case 10: return .float16
-    default: return nil
-    }
-}
-
 /// ONNX `Cast`: converts every element to the type `to` (see ``Tensor/converted(to:)``).
 ///
 /// `to` is the ONNX `TensorProto` enum: 1 float, 2 uint8, 3 int8, 6 int32, 7 int64, 9 bool,
@@ -23,10 +9,25 @@ struct Cast: Operator {
     /// Target element type.
     let target: DType
 
+    /// The ``DType`` of an ONNX `TensorProto.DataType` value, or `nil` when Kiln has no such
+    /// type (reusable by other ops whose attributes name a data type).
+    static func dtype(onnxDataType value: Int) -> DType? {
+        switch value {
+        case 1: return .float32
+        case 2: return .uint8
+        case 3: return .int8
+        case 6: return .int32
+        case 7: return .int64
+        case 9: return .bool
+        case 10: return .float16
+        default: return nil
+        }
+    }
+
     init(attributes: Attributes) throws {
         try attributes.rejectUnknown(["to", "saturate", "round_mode"])
         let to = try attributes.int("to")
-        guard let t = dtype(onnxDataType: to) else {
+        guard let t = Self.dtype(onnxDataType: to) else {
             throw KilnError.unsupportedOp(name: Self.opType, node: attributes.node,
                                           reason: "cast target 'to' = \(to) is not supported (1 float, 2 uint8, 3 int8, 6 int32, 7 int64, 9 bool, 10 float16)")
         }
