@@ -14,3 +14,11 @@ func relu_f32(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count
         i &+= 1
     }
 }
+
+/// `Relu` as a `UnaryOpF32` for `unaryMap_f32` (same arithmetic as ``relu_f32(_:_:count:)``).
+struct ReluF32: UnaryOpF32 {
+    @inline(__always) func apply(_ x: Float) -> Float { x < 0 ? 0 : x }
+    @inline(__always) func apply(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        x.replacing(with: SIMD8<Float>(repeating: 0), where: x .< SIMD8<Float>(repeating: 0))
+    }
+}
