@@ -11,8 +11,12 @@ struct Flatten: Operator {
 
     func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor] {
         let x = try input(inputs, 0, "input", context: context)
-        // The axis may equal the rank (everything goes to the first dimension).
-        let a = try Shape.normalizeAxis(axis, rank: x.rank + 1, op: Self.opType, node: context.node)
+        // The axis may equal the rank (everything goes to the first dimension); negative values
+        // count from the rank, not from rank + 1.
+        let a = axis < 0 ? axis + x.rank : axis
+        guard a >= 0, a <= x.rank else {
+            throw failure("axis \(axis) is out of range -\(x.rank)...\(x.rank) for shape \(x.shape)", context: context)
+        }
         let outer = x.shape[0..<a].reduce(1, *)
         let inner = x.shape[a...].reduce(1, *)
         return [try x.reshaped([outer, inner])]

@@ -38,11 +38,14 @@ struct Split: Operator {
             }
             sizes = given
         } else if let n = numOutputs {
-            guard n <= max(dim, 1) else {
-                throw failure("num_outputs \(n) exceeds the size \(dim) of axis \(a) of shape \(x.shape)", context: context)
-            }
+            // ONNX Runtime's rule: n-1 chunks of ceil(dim / n), the remainder last; a negative
+            // remainder (dim 5 into 4) is an error.
             let chunk = (dim + n - 1) / n
-            sizes = (0..<n).map { i in max(0, min(chunk, dim - i * chunk)) }
+            let lastSize = dim - chunk * (n - 1)
+            guard lastSize >= 0 else {
+                throw failure("num_outputs \(n) cannot split axis \(a) of size \(dim) (shape \(x.shape)) into chunks of \(chunk)", context: context)
+            }
+            sizes = [Int](repeating: chunk, count: n - 1) + [lastSize]
         } else {
             throw failure("needs 'split' or 'num_outputs' (the loader supplies num_outputs = the node's output count)", context: context)
         }

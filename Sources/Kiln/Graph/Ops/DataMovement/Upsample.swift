@@ -37,7 +37,8 @@ struct Upsample: Operator {
         guard s.count == x.rank else { throw failure("scales \(s) must have one value per axis of \(x.shape)", context: context) }
         var outShape = x.shape
         for a in 0..<x.rank {
-            guard s[a] > 0, s[a].isFinite else { throw failure("scale \(s[a]) for axis \(a) must be positive", context: context) }
+            // ONNX defines Upsample for scales ≥ 1 only (ONNX Runtime rejects the others too).
+            guard s[a] >= 1, s[a].isFinite else { throw failure("scale \(s[a]) for axis \(a) must be at least 1", context: context) }
             let d = (s[a] * Float(x.shape[a])).rounded(.towardZero)
             guard d < Float(Shape.maxByteCount) else { throw KilnError.allocationTooLarge(what: "Upsample output axis \(a)", byteCount: "\(d) elements") }
             outShape[a] = Int(d)
