@@ -24,10 +24,11 @@ struct RangeOp: Operator {
             guard v[2] != 0, v.allSatisfy({ $0.isFinite }) else { throw failure("start/limit/delta \(v) must be finite with delta ≠ 0", context: context) }
             let n = try count(Double(v[1] - v[0]) / Double(v[2]), context: context)
             // ONNX Runtime accumulates `value += delta`; doing the same keeps float outputs identical.
-            var out = [Float](repeating: 0, count: n)
+            var y = try Tensor(uninitialized: [n], dtype: .float32)
+            let out = y.mutablePointer(Float.self)
             var value = v[0]
             for i in 0..<n { out[i] = value; value += v[2] }
-            return [try Tensor(shape: [n], scalars: out)]
+            return [y]
         case .int64, .int32:
             let v = try xs.map { dtype == .int64 ? Int(try $0.scalars(as: Int64.self)[0]) : Int(try $0.scalars(as: Int32.self)[0]) }
             guard v[2] != 0 else { throw failure("delta is 0", context: context) }
@@ -38,10 +39,16 @@ struct RangeOp: Operator {
             var q = diff / v[2]
             if diff % v[2] != 0 && (diff > 0) == (v[2] > 0) { q += 1 }
             let n = try count(Double(max(q, 0)), context: context)
+            // Every value lies between start and limit, so `start + i·delta` cannot overflow.
+            var y = try Tensor(uninitialized: [n], dtype: dtype)
             if dtype == .int64 {
-                return [try Tensor(shape: [n], scalars: (0..<n).map { Int64(v[0] + $0 * v[2]) })]
+                let out = y.mutablePointer(Int64.self)
+                for i in 0..<n { out[i] = Int64(v[0] + i * v[2]) }
+            } else {
+                let out = y.mutablePointer(Int32.self)
+                for i in 0..<n { out[i] = Int32(truncatingIfNeeded: v[0] + i * v[2]) }
             }
-            return [try Tensor(shape: [n], scalars: (0..<n).map { Int32(truncatingIfNeeded: v[0] + $0 * v[2]) })]
+            return [y]
         default:
             throw KilnError.unsupportedDType(op: Self.opType, node: context.node, tensor: "start", dtype: dtype)
         }

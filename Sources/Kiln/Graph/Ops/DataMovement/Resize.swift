@@ -109,6 +109,8 @@ struct Resize: Operator {
         for a in 0..<x.rank where x.shape[a] == 0 && outShape[a] > 0 {
             throw KilnError.invalidArgument(op: op, node: context.node, reason: "cannot resize empty axis \(a) of \(x.shape) to \(outShape[a])")
         }
+        // Check the output size before building per-axis tables as long as the output axes.
+        _ = try Shape.byteCount(outShape, dtype: .float32, what: "\(op) output")
         if outShape.contains(0) || x.count == 0 { return try Tensor(zeros: outShape, dtype: .float32) }
         var current = x
         for a in stride(from: x.rank - 1, through: 0, by: -1) {

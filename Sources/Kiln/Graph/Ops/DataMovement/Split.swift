@@ -45,6 +45,8 @@ struct Split: Operator {
             guard lastSize >= 0 else {
                 throw failure("num_outputs \(n) cannot split axis \(a) of size \(dim) (shape \(x.shape)) into chunks of \(chunk)", context: context)
             }
+            // An empty axis splits into empty parts; bound their number like a real output count.
+            guard dim > 0 || n <= 1 << 16 else { throw failure("num_outputs \(n) is implausibly large", context: context) }
             sizes = [Int](repeating: chunk, count: n - 1) + [lastSize]
         } else {
             throw failure("needs 'split' or 'num_outputs' (the loader supplies num_outputs = the node's output count)", context: context)
