@@ -113,7 +113,7 @@ func binaryRow_f32<Op: BinaryOpF32>(_: Op.Type, _ a: UnsafePointer<Float>, _ sa:
 /// `a` and `b` must be float32 and `plan` built from their shapes (in that order).
 func binaryBroadcast_f32<Op: BinaryOpF32>(_ op: Op.Type, _ a: Tensor, _ b: Tensor, plan: BroadcastPlan,
                                           context: ExecutionContext) throws -> Tensor {
-    var y = try Tensor(uninitialized: plan.outputShape, dtype: .float32)
+    var y = try context.allocate(plan.outputShape, dtype: .float32)
     let pa = a.pointer(Float.self), pb = b.pointer(Float.self)
     let py = y.mutablePointer(Float.self)
     let sa = plan.rowStride(0), sb = plan.rowStride(1)
@@ -173,7 +173,7 @@ func binaryRow_int<Op: BinaryOpInt, I: FixedWidthInteger & SignedInteger>(_: Op.
 func binaryBroadcast_int<Op: BinaryOpInt, I: FixedWidthInteger & SignedInteger>(_ op: Op.Type, _: I.Type, _ a: Tensor, _ b: Tensor,
                                                                                 plan: BroadcastPlan, dtype: DType,
                                                                                 context: ExecutionContext) throws -> Tensor {
-    var y = try Tensor(uninitialized: plan.outputShape, dtype: dtype)
+    var y = try context.allocate(plan.outputShape, dtype: dtype)
     let pa = a.pointer(I.self), pb = b.pointer(I.self)
     let py = y.mutablePointer(I.self)
     let sa = plan.rowStride(0), sb = plan.rowStride(1)

@@ -24,7 +24,7 @@ enum GreaterOrEqualOp: ComparisonOp {
 /// `T` matches the dtype of `a` and `b`.
 func compareBroadcast<Op: ComparisonOp, T: Comparable>(_: Op.Type, _: T.Type, _ a: Tensor, _ b: Tensor, plan: BroadcastPlan,
                                                         context: ExecutionContext) throws -> Tensor {
-    var y = try Tensor(uninitialized: plan.outputShape, dtype: .bool)
+    var y = try context.allocate(plan.outputShape, dtype: .bool)
     let pa = a.pointer(T.self), pb = b.pointer(T.self)
     let py = y.mutablePointer(UInt8.self)
     let sa = plan.rowStride(0), sb = plan.rowStride(1)
@@ -60,7 +60,7 @@ enum XorOp: LogicalOp {
 /// A logical op over two bool tensors with broadcasting.
 func logicalBroadcast<Op: LogicalOp>(_: Op.Type, _ a: Tensor, _ b: Tensor, plan: BroadcastPlan,
                                      context: ExecutionContext) throws -> Tensor {
-    var y = try Tensor(uninitialized: plan.outputShape, dtype: .bool)
+    var y = try context.allocate(plan.outputShape, dtype: .bool)
     let pa = a.pointer(UInt8.self), pb = b.pointer(UInt8.self)
     let py = y.mutablePointer(UInt8.self)
     let sa = plan.rowStride(0), sb = plan.rowStride(1)
@@ -77,7 +77,7 @@ func logicalBroadcast<Op: LogicalOp>(_: Op.Type, _ a: Tensor, _ b: Tensor, plan:
 /// `E`, an unsigned integer of the element's size). `plan` is built from `[cond, x, z]`.
 func whereBroadcast<E: FixedWidthInteger>(_: E.Type, _ cond: Tensor, _ x: Tensor, _ z: Tensor, dtype: DType, plan: BroadcastPlan,
                                           context: ExecutionContext) throws -> Tensor {
-    var y = try Tensor(uninitialized: plan.outputShape, dtype: dtype)
+    var y = try context.allocate(plan.outputShape, dtype: dtype)
     let pc = cond.pointer(UInt8.self), px = x.pointer(E.self), pz = z.pointer(E.self)
     let py = y.mutablePointer(E.self)
     let sc = plan.rowStride(0), sx = plan.rowStride(1), sz = plan.rowStride(2)

@@ -46,7 +46,7 @@ func unaryRow_f32<Op: UnaryOpF32>(_ op: Op, _ x: UnsafePointer<Float>, _ y: Unsa
 ///   - grain: Minimum element count before the work is split (lower for costly functions).
 /// - Returns: A new tensor of `x.shape`.
 func unaryMap_f32<Op: UnaryOpF32>(_ op: Op, _ x: Tensor, context: ExecutionContext, grain: Int = 1 << 16) throws -> Tensor {
-    var y = try Tensor(uninitialized: x.shape, dtype: .float32)
+    var y = try context.allocate(x.shape, dtype: .float32)
     let src = x.pointer(Float.self)
     let dst = y.mutablePointer(Float.self)
     let n = x.count
@@ -98,8 +98,8 @@ struct CeilF32: UnaryOpF32 {
 enum UnaryIntKind: Sendable { case abs, neg }
 
 /// Integer `Abs`/`Neg` over a whole tensor; `I` matches `x.dtype`.
-func unaryMap_int<I: FixedWidthInteger & SignedInteger>(_ kind: UnaryIntKind, _: I.Type, _ x: Tensor) throws -> Tensor {
-    var y = try Tensor(uninitialized: x.shape, dtype: x.dtype)
+func unaryMap_int<I: FixedWidthInteger & SignedInteger>(_ kind: UnaryIntKind, _: I.Type, _ x: Tensor, context: ExecutionContext) throws -> Tensor {
+    var y = try context.allocate(x.shape, dtype: x.dtype)
     let src = x.pointer(I.self)
     let dst = y.mutablePointer(I.self)
     let n = x.count

@@ -18,7 +18,7 @@ struct SoftmaxCore: Sendable {
         let a = try Shape.normalizeAxis(axis, rank: x.rank, op: Op.opType, node: context.node)
         let outer = x.shape[..<a].reduce(1, &*)
         let inner = x.shape[(a + 1)...].reduce(1, &*)
-        var y = try Tensor(uninitialized: x.shape, dtype: .float32)
+        var y = try context.allocate(x.shape, dtype: .float32)
         softmax_f32(x.pointer(Float.self), y.mutablePointer(Float.self), outer: outer, axis: x.shape[a], inner: inner,
                     log: log, context: context)
         withExtendedLifetime(x) {}

@@ -77,13 +77,13 @@ struct Conv: FusableOperator {
         try require(w, .float32, "W", context: context)
         if let b { try require(b, .float32, "B", context: context) }
         let (g, outShape) = try geometry(input: x.shape, weight: w.shape, bias: b?.shape, node: context.node)
-        var y = try Tensor(uninitialized: outShape, dtype: .float32)
+        var y = try context.allocate(outShape, dtype: .float32)
         if y.count == 0 { return [y] }
         var scratch: Tensor? = nil
         switch g.algorithm {
         case .im2colGEMM:
             try Sgemm.checkDimensions(g.outChannelsPerGroup, g.outPlane, g.gemmK, op: Self.opType, node: context.node)
-            scratch = try Tensor(uninitialized: [g.gemmK, g.outPlane], dtype: .float32)
+            scratch = try context.allocate([g.gemmK, g.outPlane], dtype: .float32)
         case .pointwiseGEMM:
             try Sgemm.checkDimensions(g.outChannelsPerGroup, g.outPlane, g.gemmK, op: Self.opType, node: context.node)
         case .depthwise:

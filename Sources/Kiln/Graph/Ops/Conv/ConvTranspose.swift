@@ -135,12 +135,12 @@ struct ConvTranspose: Operator {
         try require(w, .float32, "W", context: context)
         if let b { try require(b, .float32, "B", context: context) }
         let (g, outShape) = try geometry(input: x.shape, weight: w.shape, bias: b?.shape, node: context.node)
-        var y = try Tensor(uninitialized: outShape, dtype: .float32)
+        var y = try context.allocate(outShape, dtype: .float32)
         if y.count == 0 { return [y] }
         try Sgemm.checkDimensions(g.columnRows, g.inPlane, g.inChannelsPerGroup, g.outPlane, op: Self.opType, node: context.node)
         var scratch: Tensor? = nil
         if g.scratchCount > 0 {
-            scratch = try Tensor(uninitialized: [g.columnRows, g.inPlane], dtype: .float32)
+            scratch = try context.allocate([g.columnRows, g.inPlane], dtype: .float32)
         }
         let yp = y.mutablePointer(Float.self)
         let sp = scratch?.mutablePointer(Float.self)

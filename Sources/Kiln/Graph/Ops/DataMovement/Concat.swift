@@ -33,7 +33,7 @@ struct Concat: Operator {
             }
             outShape[a] += x.shape[a]
         }
-        var y = try Tensor(uninitialized: outShape, dtype: first.dtype)
+        var y = try context.allocate(outShape, dtype: first.dtype)
         let size = first.dtype.byteSize
         let outer = outShape[0..<a].reduce(1, *)
         let inner = outShape[(a + 1)...].reduce(1, *)

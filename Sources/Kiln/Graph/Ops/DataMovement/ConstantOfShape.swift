@@ -18,7 +18,7 @@ struct ConstantOfShape: Operator {
     func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor] {
         let shape = try indexVector(try input(inputs, 0, "input", context: context), "input", context: context)
         guard shape.allSatisfy({ $0 >= 0 }) else { throw failure("shape \(shape) has a negative dimension", context: context) }
-        var y = try Tensor(uninitialized: shape, dtype: value.dtype)
+        var y = try context.allocate(shape, dtype: value.dtype)
         let dst = y.mutableBase(), n = y.count
         value.withUnsafeBytes { v in fillElements(dst, count: n, value: v.baseAddress!, elementSize: value.dtype.byteSize) }
         return [y]

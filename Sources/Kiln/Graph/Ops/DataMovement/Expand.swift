@@ -13,7 +13,7 @@ struct Expand: Operator {
         let target = try indexVector(try input(inputs, 1, "shape", context: context), "shape", context: context)
         guard target.allSatisfy({ $0 >= 0 }) else { throw failure("shape \(target) has a negative dimension", context: context) }
         let outShape = try Shape.broadcast(x.shape, target, op: Self.opType, node: context.node)
-        var y = try Tensor(uninitialized: outShape, dtype: x.dtype)
+        var y = try context.allocate(outShape, dtype: x.dtype)
         // Input strides aligned to the output's trailing axes; broadcast axes read stride 0.
         let inStrides = Shape.strides(x.shape)
         let lead = outShape.count - x.rank

@@ -30,7 +30,7 @@ struct Gather: Operator {
             return i < 0 ? i + dim : i
         }
         let outShape = Array(data.shape[..<a]) + indicesTensor.shape + Array(data.shape[(a + 1)...])
-        var y = try Tensor(uninitialized: outShape, dtype: data.dtype)
+        var y = try context.allocate(outShape, dtype: data.dtype)
         let size = data.dtype.byteSize
         let outer = data.shape[..<a].reduce(1, *)
         let block = data.shape[(a + 1)...].reduce(1, *) * size

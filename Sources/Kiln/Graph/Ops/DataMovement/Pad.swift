@@ -44,7 +44,7 @@ struct Pad: Operator {
             }
             outShape[a] = d
         }
-        var y = try Tensor(uninitialized: outShape, dtype: x.dtype)
+        var y = try context.allocate(outShape, dtype: x.dtype)
         if y.count == 0 { return [y] }
         let size = x.dtype.byteSize
         let strides = Shape.strides(x.shape)

@@ -24,7 +24,7 @@ struct RangeOp: Operator {
             guard v[2] != 0, v.allSatisfy({ $0.isFinite }) else { throw failure("start/limit/delta \(v) must be finite with delta ≠ 0", context: context) }
             let n = try count(Double(v[1] - v[0]) / Double(v[2]), context: context)
             // ONNX Runtime accumulates `value += delta`; doing the same keeps float outputs identical.
-            var y = try Tensor(uninitialized: [n], dtype: .float32)
+            var y = try context.allocate([n], dtype: .float32)
             let out = y.mutablePointer(Float.self)
             var value = v[0]
             for i in 0..<n { out[i] = value; value += v[2] }
@@ -40,7 +40,7 @@ struct RangeOp: Operator {
             if diff % v[2] != 0 && (diff > 0) == (v[2] > 0) { q += 1 }
             let n = try count(Double(max(q, 0)), context: context)
             // Every value lies between start and limit, so `start + i·delta` cannot overflow.
-            var y = try Tensor(uninitialized: [n], dtype: dtype)
+            var y = try context.allocate([n], dtype: dtype)
             if dtype == .int64 {
                 let out = y.mutablePointer(Int64.self)
                 for i in 0..<n { out[i] = Int64(v[0] + i * v[2]) }

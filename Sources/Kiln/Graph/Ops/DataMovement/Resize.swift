@@ -119,7 +119,7 @@ struct Resize: Operator {
             if x.shape[a] == outShape[a] && table.isIdentity { continue }
             var shape = current.shape
             shape[a] = outShape[a]
-            var next = try Tensor(uninitialized: shape, dtype: .float32)
+            var next = try context.allocate(shape, dtype: .float32)
             resizeAxis_f32(src: current.pointer(Float.self), dst: next.mutablePointer(Float.self),
                            outer: shape[0..<a].reduce(1, *), inLen: x.shape[a], inner: shape[(a + 1)...].reduce(1, *),
                            outLen: outShape[a], table: table, extrapolationValue: spec.extrapolationValue, context: context)

@@ -50,7 +50,7 @@ struct Slice: Operator {
             // `stride·step` for steps like INT64_MAX.
             begin[a] = r.start; step[a] = r.count > 1 ? steps[k] : 1; outShape[a] = r.count
         }
-        var y = try Tensor(uninitialized: outShape, dtype: x.dtype)
+        var y = try context.allocate(outShape, dtype: x.dtype)
         let strides = Shape.strides(x.shape)
         var offset = 0
         for i in 0..<x.rank where outShape[i] > 0 { offset += begin[i] * strides[i] }

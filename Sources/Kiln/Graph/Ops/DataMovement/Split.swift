@@ -60,7 +60,7 @@ struct Split: Operator {
         for s in sizes {
             var shape = x.shape
             shape[a] = s
-            var y = try Tensor(uninitialized: shape, dtype: x.dtype)
+            var y = try context.allocate(shape, dtype: x.dtype)
             let bytes = s * inner * size
             if bytes > 0 {
                 let dst = y.mutableBase(), src = x.rawPointer + offset

@@ -20,7 +20,7 @@ struct Tile: Operator {
             guard !o else { throw KilnError.allocationTooLarge(what: "Tile output", byteCount: "more than \(Int.max)") }
             outShape[a] = d
         }
-        var y = try Tensor(uninitialized: outShape, dtype: x.dtype)
+        var y = try context.allocate(outShape, dtype: x.dtype)
         let inStrides = Shape.strides(x.shape)
         var view: [Int] = [], src: [Int] = []
         for a in 0..<x.rank {

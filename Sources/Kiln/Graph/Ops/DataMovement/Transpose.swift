@@ -25,7 +25,7 @@ struct Transpose: Operator {
     static func apply(_ x: Tensor, perm: [Int], context: ExecutionContext) throws -> Tensor {
         if perm == Array(0..<x.rank) { return x }
         let outShape = perm.map { x.shape[$0] }
-        var y = try Tensor(uninitialized: outShape, dtype: x.dtype)
+        var y = try context.allocate(outShape, dtype: x.dtype)
         let inStrides = Shape.strides(x.shape)
         stridedCopy(shape: outShape, src: x.rawPointer, srcStrides: perm.map { inStrides[$0] },
                     dst: y.mutableBase(), dstStrides: Shape.strides(outShape),

@@ -43,7 +43,7 @@ struct Not: Operator {
         guard inputs.count == 1 else { throw failure("expects 1 input (X), got \(inputs.count)", context: context) }
         let x = try input(inputs, 0, "X", context: context)
         try require(x, .bool, "X", context: context)
-        var y = try Tensor(uninitialized: x.shape, dtype: .bool)
+        var y = try context.allocate(x.shape, dtype: .bool)
         let src = x.pointer(UInt8.self)
         let dst = y.mutablePointer(UInt8.self)
         let n = x.count

@@ -14,7 +14,7 @@ func runUnaryF32<Op: Operator, F: UnaryOpF32>(_ op: Op, _ f: F, _ inputs: [Tenso
 private func runUnaryMath<Op: Operator, F: UnaryOpF32>(_ op: Op, _ f: F, integer: UnaryIntKind?, _ inputs: [Tensor?],
                                                        context: ExecutionContext, grain: Int = 1 << 16) throws -> [Tensor] {
     if let kind = integer, inputs.count == 1, let x = inputs[0], x.dtype == .int64 || x.dtype == .int32 {
-        return [x.dtype == .int64 ? try unaryMap_int(kind, Int64.self, x) : try unaryMap_int(kind, Int32.self, x)]
+        return [x.dtype == .int64 ? try unaryMap_int(kind, Int64.self, x, context: context) : try unaryMap_int(kind, Int32.self, x, context: context)]
     }
     return try runUnaryF32(op, f, inputs, context: context, grain: grain)
 }

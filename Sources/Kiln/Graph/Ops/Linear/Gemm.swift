@@ -85,7 +85,7 @@ struct Gemm: FusableOperator {
             try require(c, .float32, "C", context: context)
         }
 
-        var y = try Tensor(uninitialized: [m, n], dtype: .float32)
+        var y = try context.allocate([m, n], dtype: .float32)
         let yp = y.mutablePointer(Float.self)
         if let bias {
             gemmBroadcastBias_f32(bias.tensor.pointer(Float.self), cRows: bias.rows, cCols: bias.cols, beta: beta, yp, m: m, n: n)

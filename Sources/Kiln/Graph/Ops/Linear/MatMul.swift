@@ -21,7 +21,7 @@ struct MatMul: Operator {
             throw failure("inputs must have rank >= 1, got A \(a.shape) and B \(b.shape)", context: context)
         }
         let plan = try MatMulGeometry(a: a.shape, b: b.shape, node: context.node)
-        var y = try Tensor(uninitialized: plan.outputShape, dtype: .float32)
+        var y = try context.allocate(plan.outputShape, dtype: .float32)
         if y.count == 0 {
             return [y]
         }

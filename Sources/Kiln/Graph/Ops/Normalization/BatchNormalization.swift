@@ -41,7 +41,7 @@ struct BatchNormalization: Operator {
             a[i] = params[0][i] / (params[3][i] + epsilon).squareRoot()
             b[i] = params[1][i] - params[2][i] * a[i]
         }
-        var y = try Tensor(uninitialized: x.shape, dtype: .float32)
+        var y = try context.allocate(x.shape, dtype: .float32)
         let size = x.shape.dropFirst(2).reduce(1, &*)
         if y.count > 0 {
             let xp = x.pointer(Float.self), yp = y.mutablePointer(Float.self)

@@ -27,7 +27,7 @@ struct InstanceNormalization: Operator {
                                           expected: [c], got: t.shape)
         }
         let size = x.shape.dropFirst(2).reduce(1, &*)
-        var y = try Tensor(uninitialized: x.shape, dtype: .float32)
+        var y = try context.allocate(x.shape, dtype: .float32)
         if y.count > 0 {
             instanceNorm_f32(x.pointer(Float.self), y.mutablePointer(Float.self), batch: x.shape[0], channels: c, size: size,
                              epsilon: epsilon, scale: scale.pointer(Float.self), bias: bias.pointer(Float.self), context: context)

@@ -35,7 +35,7 @@ struct LayerNormalization: Operator {
         let cols = normShape.reduce(1, &*)
         let scaleFull = try expand(scale, to: normShape, name: "Scale", context: context)
         let biasFull = try bias.map { try expand($0, to: normShape, name: "B", context: context) }
-        var y = try Tensor(uninitialized: x.shape, dtype: .float32)
+        var y = try context.allocate(x.shape, dtype: .float32)
         if y.count > 0 {
             let xp = x.pointer(Float.self), yp = y.mutablePointer(Float.self)
             scaleFull.withUnsafeBufferPointer { sp in

@@ -14,7 +14,7 @@ private func globalPool(_ op: String, _ inputs: [Tensor?], isMax: Bool, context:
     }
     let size = spatial.reduce(1, &*)
     let planes = x.shape[0] &* x.shape[1]
-    var y = try Tensor(uninitialized: Array(x.shape.prefix(2)) + [Int](repeating: 1, count: spatial.count), dtype: .float32)
+    var y = try context.allocate(Array(x.shape.prefix(2)) + [Int](repeating: 1, count: spatial.count), dtype: .float32)
     if planes > 0 {
         globalPool_f32(x.pointer(Float.self), y.mutablePointer(Float.self), planes: planes, size: size, isMax: isMax, context: context)
     }

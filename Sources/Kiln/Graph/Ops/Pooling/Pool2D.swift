@@ -39,7 +39,7 @@ struct Pool2D: Sendable {
         let axes = try window.resolve(spatial: spatial, kernel: kernelShape, op: op, node: context.node)
         var outShape = Array(x.shape.prefix(2))
         outShape += axes.map(\.output)
-        var y = try Tensor(uninitialized: outShape, dtype: .float32)
+        var y = try context.allocate(outShape, dtype: .float32)
         let planes = x.shape[0] &* x.shape[1]
         if y.count == 0 { return y }
         pool2d_f32_nchw(x.pointer(Float.self), y.mutablePointer(Float.self), planes: planes,

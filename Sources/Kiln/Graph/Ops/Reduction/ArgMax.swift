@@ -35,7 +35,7 @@ struct ArgReduceCore: Sendable {
         }
         var outShape = shape
         if keepDims { outShape[a] = 1 } else { outShape.remove(at: a) }
-        var y = try Tensor(uninitialized: outShape, dtype: .int64)
+        var y = try context.allocate(outShape, dtype: .int64)
         if y.count == 0 { return [y] }
         let A = shape[..<a].reduce(1, *), R = shape[a], B = shape[(a + 1)...].reduce(1, *)
         if x.dtype == .float32 {

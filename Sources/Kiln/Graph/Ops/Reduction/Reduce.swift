@@ -47,7 +47,7 @@ struct ReduceCore: Sendable {
         for (i, d) in x.shape.enumerated() {
             if !reduced.contains(i) { outShape.append(d) } else if keepDims { outShape.append(1) }
         }
-        var y = try Tensor(uninitialized: outShape, dtype: x.dtype)
+        var y = try context.allocate(outShape, dtype: x.dtype)
         let count = y.count
         if count == 0 { return [y] }
         let reducedCount = reduced.reduce(1) { $0 * x.shape[$1] }
@@ -93,7 +93,7 @@ struct ReduceCore: Sendable {
     }
 
     private func pass(_ x: Tensor, A: Int, R: Int, B: Int, kind: ReduceKernelKind, context: ExecutionContext) throws -> Tensor {
-        var y = try Tensor(uninitialized: [A * B], dtype: x.dtype)
+        var y = try context.allocate([A * B], dtype: x.dtype)
         if x.dtype == .int64 {
             reduce_i64_ARB(x.pointer(Int64.self), y.mutablePointer(Int64.self), A: A, R: R, B: B, kind: kind, context: context)
         } else {
