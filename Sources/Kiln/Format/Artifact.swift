@@ -393,6 +393,8 @@ struct JSONReader {
         var values: [String: AttributeValue] = [:]
         for (key, raw) in o {
             let apath = "\(path).\(key)"
+            // The "kiln." namespace is the optimizer's (fused activations); an artifact may not set it.
+            guard !key.hasPrefix("kiln.") else { throw fail("\(apath): attribute names starting with 'kiln.' are reserved") }
             guard let typed = raw as? [String: Any], typed.count == 1, let (kind, x) = typed.first else {
                 throw fail("\(apath) must be an object with one type key (i, f, s, ints, floats, strings, t)")
             }
