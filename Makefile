@@ -19,7 +19,12 @@ build: deps
 	swift build -c release
 
 # Unit tests against the committed PyTorch/ONNX Runtime references, then the versioned-dependency check.
+# Swift Testing is disabled so the runner's closing line counts the XCTest cases that ran.
 test: deps
 	swift build --build-tests
-	swift test
+	set -o pipefail; swift test --disable-swift-testing 2>&1 | tee .build/test.log
 	Examples/Consumer/verify.sh
+	@line=$$(grep -E "Executed [0-9]+ tests?, with [0-9]+ failures?" .build/test.log | tail -1); \
+	n=$$(echo "$$line" | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/'); \
+	f=$$(echo "$$line" | sed -E 's/.*with ([0-9]+) failures?.*/\1/'); \
+	echo "tests: $$((n - f)) passed, $$f failed"

@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .library(name: "Kiln", targets: ["Kiln"]),
         .executable(name: "kiln", targets: ["KilnCLI"]),
+        .executable(name: "kiln-bench", targets: ["KilnBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -33,6 +34,12 @@ let package = Package(
             name: "KilnCLI",
             dependencies: ["Kiln", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/KilnCLI"
+        ),
+        // Latency and throughput of a model (Benchmarks/README.md, docs/benchmarks.md).
+        .executableTarget(
+            name: "KilnBench",
+            dependencies: ["Kiln", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Benchmarks/KilnBench"
         ),
         // Naive reference kernels, tolerances and the fixture reader shared by tests and benchmarks.
         .target(

@@ -139,3 +139,13 @@ public final class Model: Sendable {
         }
     }
 }
+
+extension Model {
+    /// Size of the activation arena planned for inputs of these shapes, once one inference with
+    /// such shapes has run; `nil` before that or without memory planning.
+    public func arenaBytes(for inputs: [String: Tensor]) -> Int? {
+        guard let memory else { return nil }
+        let signature = plan.inputs.map { inputs[$0.info.name]?.shape ?? [] }
+        return memory.pattern(for: signature)?.arenaBytes
+    }
+}

@@ -1,0 +1,102 @@
+import ArgumentParser
+import Foundation
+import Kiln
+
+/// `kiln-bench`: load time, latency percentiles after warm-up, throughput and achieved GFLOPS of
+/// one model. Setup (load, input creation, warm-up) is outside the timed region.
+@main
+struct KilnBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kiln-bench",
+        abstract: "Measure a Kiln model's load time, latency and throughput.")
+
+    @Argument(help: "The .kiln file.") var model: String
+    @Option(help: "Threads per inference (default: all cores).") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Batch size (the model's first input dim must be symbolic for > 1).") var batch: Int = 1
+    @Option(help: "Timed iterations.") var iterations: Int = 50
+    @Option(help: "Untimed warm-up iterations.") var warmup: Int = 5
+    @Flag(help: "Print one JSON object instead of text.") var json = false
+    @Flag(help: "Also print the time per op type (from one profiled run).") var perOp = false
+
+    func run() throws {
+        do {
+            try measure()
+        } catch let e as KilnError {
+            FileHandle.standardError.write(Data("error: \(e.description)\n".utf8))
+            throw ExitCode(2)
+        }
+    }
+
+    func measure() throws {
+        let url = URL(fileURLWithPath: model)
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let m = try Model(contentsOf: url, options: .init(threads: threads))
+        let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+
+        var feeds: [String: Tensor] = [:]
+        for (name, t) in try m.defaultInputs() {
+            feeds[name] = try Self.repeatBatch(t, batch)
+        }
+        let first = DispatchTime.now().uptimeNanoseconds
+        _ = try m.predict(feeds)
+        let firstSeconds = Double(DispatchTime.now().uptimeNanoseconds - first) / 1e9
+        for _ in 0..<max(0, warmup) { _ = try m.predict(feeds) }
+        var samples: [Double] = []
+        for _ in 0..<max(1, iterations) {
+            let s = DispatchTime.now().uptimeNanoseconds
+            _ = try m.predict(feeds)
+            samples.append(Double(DispatchTime.now().uptimeNanoseconds - s) / 1e9)
+        }
+        samples.sort()
+        func pct(_ p: Double) -> Double { samples[min(samples.count - 1, Int((p / 100 * Double(samples.count - 1)).rounded()))] }
+        let profile = try m.profile(feeds)
+        let macs = profile.reduce(0) { $0 + $1.macs }
+        let p50 = pct(50)
+        let result: [String: Any] = [
+            "model": url.lastPathComponent, "threads": threads, "batch": batch, "iterations": samples.count,
+            "load_ms": loadSeconds * 1e3, "first_inference_ms": firstSeconds * 1e3,
+            "min_ms": samples[0] * 1e3, "p50_ms": p50 * 1e3, "p90_ms": pct(90) * 1e3, "p99_ms": pct(99) * 1e3,
+            "mean_ms": samples.reduce(0, +) / Double(samples.count) * 1e3,
+            "throughput_per_s": Double(batch) / p50, "gmacs": Double(macs) / 1e9,
+            "gflops": 2 * Double(macs) / p50 / 1e9,
+            "arena_bytes": m.arenaBytes(for: feeds) ?? 0,
+        ]
+        if json {
+            let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print("\(url.lastPathComponent): threads \(threads), batch \(batch), \(samples.count) iterations after \(warmup) warm-up")
+            print(String(format: "load %.1f ms, first inference %.1f ms", loadSeconds * 1e3, firstSeconds * 1e3))
+            print(String(format: "latency ms: min %.2f  p50 %.2f  p90 %.2f  p99 %.2f", samples[0] * 1e3, p50 * 1e3, pct(90) * 1e3, pct(99) * 1e3))
+            print(String(format: "throughput %.1f images/s, %.2f GMACs/image-batch, %.1f GFLOPS achieved",
+                         Double(batch) / p50, Double(macs) / 1e9, 2 * Double(macs) / p50 / 1e9))
+            if let arena = m.arenaBytes(for: feeds) { print(String(format: "activation arena %.1f MB", Double(arena) / 1e6)) }
+        }
+        if perOp {
+            var byOp: [String: (Double, Int)] = [:]
+            for s in profile { byOp[s.opType, default: (0, 0)].0 += s.seconds; byOp[s.opType, default: (0, 0)].1 += s.macs }
+            let total = byOp.values.reduce(0) { $0 + $1.0 }
+            for (op, (sec, macs)) in byOp.sorted(by: { $0.value.0 > $1.value.0 }) {
+                print(String(format: "  %-22@ %8.2f ms  %5.1f%%  %7.1f GFLOPS", op as NSString, sec * 1e3, sec / total * 100,
+                             sec > 0 ? 2 * Double(macs) / sec / 1e9 : 0))
+            }
+        }
+    }
+
+    /// Repeats a batch-1 tensor `n` times along the first axis.
+    static func repeatBatch(_ t: Tensor, _ n: Int) throws -> Tensor {
+        guard n > 1 else { return t }
+        let per = t.byteCount
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(per * n)
+        t.withUnsafeBytes { b in for _ in 0..<n { bytes.append(contentsOf: b) } }
+        let shape = [t.shape[0] * n] + t.shape.dropFirst()
+        switch t.dtype {
+        case .float32:
+            let floats = bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+            return try Tensor(shape: shape, scalars: floats)
+        default:
+            throw KilnError.invalidArgument(op: "kiln-bench", node: nil, reason: "--batch needs float32 inputs")
+        }
+    }
+}
