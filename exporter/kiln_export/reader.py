@@ -444,9 +444,12 @@ def run_onnx_model(model, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndar
     ort = onnxruntime_module()
     options = ort.SessionOptions()
     options.log_severity_level = 3
-    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-    names = [o.name for o in session.get_outputs()]
-    results = session.run(names, dict(inputs))
+    try:
+        session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+        names = [o.name for o in session.get_outputs()]
+        results = session.run(names, dict(inputs))
+    except Exception as e:  # onnxruntime raises its own exception types
+        raise KilnExportError(f"ONNX Runtime could not run the model: {e}") from None
     return dict(zip(names, results))
 
 
