@@ -225,20 +225,19 @@ def torch_to_onnx(module, args, input_names, output_names, dynamic_batch, dynamo
     """``torch.onnx.export`` through either exporter, returning the ModelProto."""
     import torch
 
+    # dynamic_axes also drives the dynamo exporter: its compatibility layer turns them into
+    # Dim.DYNAMIC shapes (which, unlike a named torch.export.Dim, accept a batch-1 example) and
+    # names the ONNX dim "N".
+    dynamic_axes = {name: {0: "N"} for name in list(input_names) + list(output_names)} if dynamic_batch else None
     if dynamo:
         try:
             import onnxscript  # noqa: F401
         except ImportError:
             raise KilnExportError("dynamo=True needs onnxscript: pip install 'kiln-export[dynamo]'") from None
-        dynamic_shapes = None
-        if dynamic_batch:
-            batch = torch.export.Dim("N")
-            dynamic_shapes = tuple({0: batch} for _ in args)
         program = torch.onnx.export(module, args, dynamo=True, input_names=input_names,
                                     output_names=output_names, opset_version=opset,
-                                    dynamic_shapes=dynamic_shapes, verbose=False)
+                                    dynamic_axes=dynamic_axes, verbose=False)
         return program.model_proto
-    dynamic_axes = {name: {0: "N"} for name in list(input_names) + list(output_names)} if dynamic_batch else None
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         # The TorchScript exporter announces its own deprecation; choosing it here is deliberate.
