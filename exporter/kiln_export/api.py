@@ -225,18 +225,18 @@ def torch_to_onnx(module, args, input_names, output_names, dynamic_batch, dynamo
     """``torch.onnx.export`` through either exporter, returning the ModelProto."""
     import torch
 
-    # dynamic_axes also drives the dynamo exporter: its compatibility layer turns them into
-    # Dim.DYNAMIC shapes (which, unlike a named torch.export.Dim, accept a batch-1 example) and
-    # names the ONNX dim "N".
     dynamic_axes = {name: {0: "N"} for name in list(input_names) + list(output_names)} if dynamic_batch else None
     if dynamo:
         try:
             import onnxscript  # noqa: F401
         except ImportError:
             raise KilnExportError("dynamo=True needs onnxscript: pip install 'kiln-export[dynamo]'") from None
+        # A string dim name makes a Dim.DYNAMIC dimension called "N" in the ONNX model; a named
+        # torch.export.Dim would refuse a batch-1 example (torch.export specializes 0 and 1).
+        dynamic_shapes = tuple({0: "N"} for _ in args) if dynamic_batch else None
         program = torch.onnx.export(module, args, dynamo=True, input_names=input_names,
                                     output_names=output_names, opset_version=opset,
-                                    dynamic_axes=dynamic_axes, verbose=False)
+                                    dynamic_shapes=dynamic_shapes, verbose=False)
         return program.model_proto
     buffer = io.BytesIO()
     with warnings.catch_warnings():
