@@ -293,11 +293,11 @@ class _Reader:
             attributes = self.expect(node.get("attributes"), dict, f"{where}.attributes")
             for key, typed in attributes.items():
                 self.check_attribute(typed, f"{where}.attributes.{key}", tensors)
-        produced = defined - set(tensors)
+        produced = {o for node in graph["nodes"] for o in node["outputs"] if o}
         for i, vi in enumerate(self.expect(graph.get("outputs"), list, "graph.outputs")):
             name = self.check_value_info(vi, f"graph.outputs[{i}]")
             if name not in produced:
-                self.fail(f"graph.outputs[{i}].name", f"{name!r} is not produced by any node or graph input")
+                self.fail(f"graph.outputs[{i}].name", f"{name!r} is not the output of a node")
 
     def check_attribute(self, typed, where: str, tensors: dict):
         self.expect(typed, dict, where)

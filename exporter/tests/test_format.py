@@ -126,6 +126,9 @@ def test_out_of_range_offset_is_rejected(artifact_bytes):
     (lambda h: h["metadata"].__setitem__("data_sha256", "0" * 64), "data_sha256"),
     (lambda h: h["selftest"]["outputs"].__setitem__("probs", "missing"), "selftest"),
     (lambda h: h.__setitem__("format", "onnx"), "format"),
+    (lambda h: h["graph"]["outputs"][0].__setitem__("name", "conv.w"), "outputs"),  # a tensor, not a node output
+    (lambda h: h["graph"]["outputs"][0].__setitem__("name", "input"), "outputs"),  # a graph input
+    (lambda h: h["graph"]["inputs"][0].__setitem__("shape", ["N", ""]), "shape"),
 ])
 def test_inconsistent_headers_are_rejected(artifact_bytes, mutate, field):
     reject(with_header(artifact_bytes, mutate), field)
