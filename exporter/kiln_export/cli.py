@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"kiln-export: error: {e}", file=sys.stderr)
         return 1
     print(f"wrote {result.path}: {result.size} bytes, {result.nodes_after} nodes "
-          f"(from {result.nodes_before}), {result.tensor_count} weight tensors")
+          f"(from {result.nodes_before}), {result.tensor_count} graph tensors")
     if result.tolerance is not None:
         print(f"self-test: max abs error {result.max_abs_error:.3g} "
               f"(tolerance abs {result.tolerance['abs']:.3g}, rel {result.tolerance['rel']:.3g})")

@@ -34,7 +34,7 @@ class Artifact:
     """
 
     header: dict
-    tensors: dict[str, np.ndarray] = field(default_factory=dict)
+    tensors: dict[str, np.ndarray] = field(default_factory=dict)  # read-only arrays
     version: tuple[int, int] = (fmt.MAJOR, fmt.MINOR)
 
     @property
@@ -215,7 +215,8 @@ class _Reader:
                 self.fail(f"{where}.offset", f"payload [{offset}, {offset + length}) lies outside the "
                           f"{len(self.data)}-byte data section", self.data_offset + min(offset, len(self.data)))
             raw = self.data[offset : offset + length]
-            array = np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+            # Read-only views into the file's bytes: no copy of what may be hundreds of megabytes.
+            array = np.frombuffer(raw, dtype=dtype).reshape(shape)
             if dname == "bool" and np.frombuffer(raw, dtype=np.uint8).max(initial=0) > 1:
                 self.fail(f"{where}", "bool payload holds a byte other than 0 or 1", self.data_offset + offset)
             arrays[name] = array

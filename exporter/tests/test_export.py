@@ -120,3 +120,38 @@ def test_cli(tmp_path, capsys):
     assert read_artifact(out).header["selftest"] is None
     assert cli_main([str(src), "-o", str(out), "--labels", str(pre)]) == 2
     assert "labels" in capsys.readouterr().err
+
+
+def test_omitted_inputs_survive(tmp_path):
+    from onnx import TensorProto, helper, numpy_helper
+
+    nodes = [
+        helper.make_node("Resize", ["x", "", "scales"], ["up"], name="resize", mode="nearest"),
+        helper.make_node("Clip", ["up", "", "hi"], ["clipped"], name="clip"),
+        helper.make_node("Transpose", ["clipped"], ["t"], name="transpose", perm=[0, 1, 3, 2]),
+        helper.make_node("ReduceMax", ["t"], ["y"], name="reduce", keepdims=1),  # opset 18: axes input omitted
+        # (an omitted Split output, ["s0", ""], would be stored as is, but crashes ONNX Runtime 1.32)
+        helper.make_node("Split", ["t"], ["s0", "s1"], name="split", axis=1, num_outputs=2),
+        helper.make_node("Relu", ["s0"], ["z"], name="relu"),
+    ]
+    g = helper.make_graph(nodes, "t", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4, 3, 3])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None),
+                           helper.make_tensor_value_info("z", TensorProto.FLOAT, None)],
+                          initializer=[numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "scales"),
+                                       numpy_helper.from_array(np.array(0.5, np.float32), "hi")])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 18)])
+    m.ir_version = 8
+    path = tmp_path / "omitted.kiln"
+    export_onnx(m, path)
+    art = read_artifact(path)
+    by_name = {n["name"]: n for n in art.graph["nodes"]}
+    assert by_name["resize"]["inputs"] == ["x", "", "scales"]
+    assert by_name["clip"]["inputs"] == ["up", "", "hi"]
+    assert by_name["reduce"]["inputs"] == ["t"]
+    assert art.graph["outputs"][0]["shape"] == [1, 1, 1, 1]
+    n, *rest = art.graph["outputs"][1]["shape"]
+    assert rest == [2, 6, 6] and isinstance(n, str)  # N x scale 1 is beyond ONNX shape inference
+    x = np.random.default_rng(2).standard_normal((2, 4, 3, 3)).astype(np.float32)
+    got, want = run_with_onnxruntime(art, {"x": x}), run_onnx_model(m, {"x": x})
+    for k in want:
+        np.testing.assert_array_equal(got[k], want[k])
