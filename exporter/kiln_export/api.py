@@ -13,7 +13,7 @@ import numpy as np
 import onnx
 
 from . import __version__
-from .convert import ONNX_TO_KILN, to_artifact_graph
+from .convert import to_artifact_graph
 from .errors import KilnExportError
 from .format import encode_artifact, write_file_atomic
 from .ops import unsupported_nodes

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, numpy_helper
 
 from .errors import KilnExportError
 from .format import dtype_name
