@@ -11,6 +11,7 @@ struct OptimizerPass: Sendable {
 enum Optimizer {
     /// The default pipeline, in order.
     static let defaultPasses: [OptimizerPass] = [
+        OptimizerPass(name: "normalizeOpsetForms", apply: { g, _ in try normalizeOpsetForms(g) }),
         OptimizerPass(name: "widenFloat16Constants", apply: { g, _ in widenFloat16Constants(g) }),
         OptimizerPass(name: "eliminateIdentity", apply: { g, _ in eliminateIdentity(g) }),
         OptimizerPass(name: "foldConstants", apply: { g, r in try foldConstants(g, registry: r) }),
@@ -21,6 +22,7 @@ enum Optimizer {
 
     /// The passes that only make the graph executable (no rewrites of the math).
     static let requiredPasses: [OptimizerPass] = [
+        OptimizerPass(name: "normalizeOpsetForms", apply: { g, _ in try normalizeOpsetForms(g) }),
         OptimizerPass(name: "widenFloat16Constants", apply: { g, _ in widenFloat16Constants(g) }),
         OptimizerPass(name: "eliminateDeadNodes", apply: { g, _ in eliminateDeadNodes(g) }),
     ]
