@@ -176,3 +176,17 @@ final class ArtifactTests: XCTestCase {
                        "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
     }
 }
+
+extension ArtifactTests {
+    /// Slice ends exported by torch are INT64_MAX / INT64_MIN; JSON carries them as integers that
+    /// Foundation parses into different NSNumber kinds. Both must survive exactly.
+    func testInt64ExtremesInAttributesSurvive() throws {
+        let bytes = try withHeader { h in
+            var g = h["graph"] as! [String: Any]; var ns = g["nodes"] as! [[String: Any]]
+            ns[0]["attributes"] = ["ends": ["ints": [Int64.max, Int64.min, 3]]]
+            g["nodes"] = ns; h["graph"] = g
+        }
+        let a = try Artifact(bytes: bytes)
+        XCTAssertEqual(a.nodes[0].attributes.values["ends"], .ints([Int.max, Int.min, 3]))
+    }
+}

@@ -351,11 +351,23 @@ struct JSONReader {
         return try a.map { guard let s = $0 as? String else { throw fail("\(path).\(key) must contain only strings") }; return s }
     }
     func integer(_ v: Any, _ path: String) throws -> Int {
-        // JSONSerialization yields NSNumber; accept only values that are exactly integers in Int range.
+        // JSONSerialization yields NSNumber: integer types for values that fit Int64 ('q', 'i', …),
+        // 'Q' above Int64.max, and doubles for fractions, exponents and Int64.min. Accept exactly the
+        // integers representable as Int64 (shape code uses INT64_MAX / INT64_MIN as "to the end").
         guard let n = v as? NSNumber else { throw fail("\(path) must be an integer") }
-        let d = n.doubleValue
-        guard d.rounded() == d, abs(d) < 9.0e18 else { throw fail("\(path) must be an integer, got \(n)") }
-        return n.intValue
+        switch String(cString: n.objCType) {
+        case "Q":
+            guard n.uint64Value <= UInt64(Int64.max) else { throw fail("\(path): \(n) is out of the Int64 range") }
+            return Int(n.uint64Value)
+        case "f", "d":
+            let d = n.doubleValue
+            guard d.rounded() == d, d >= -9.223372036854775808e18, d < 9.223372036854775808e18 else {
+                throw fail("\(path) must be an integer in the Int64 range, got \(n)")
+            }
+            return Int(d)
+        default:
+            return Int(n.int64Value)
+        }
     }
     func int(_ o: [String: Any], _ key: String, _ path: String) throws -> Int {
         guard let v = o[key] else { throw fail("\(path).\(key) is missing") }
