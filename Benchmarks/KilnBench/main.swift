@@ -70,15 +70,19 @@ struct KilnBench: ParsableCommand {
             print(String(format: "latency ms: min %.2f  p50 %.2f  p90 %.2f  p99 %.2f", samples[0] * 1e3, p50 * 1e3, pct(90) * 1e3, pct(99) * 1e3))
             print(String(format: "throughput %.1f images/s, %.2f GMACs/image-batch, %.1f GFLOPS achieved",
                          Double(batch) / p50, Double(macs) / 1e9, 2 * Double(macs) / p50 / 1e9))
-            if let arena = m.arenaBytes(for: feeds) { print(String(format: "activation arena %.1f MB", Double(arena) / 1e6)) }
+            if let stats = m.memoryStatistics(for: feeds) {
+                print(String(format: "activation arena %.1f MB (%.1f MB of intermediates without reuse)",
+                             Double(stats.arenaBytes) / 1e6, Double(stats.totalBytes) / 1e6))
+            }
         }
         if perOp {
             var byOp: [String: (Double, Int)] = [:]
             for s in profile { byOp[s.opType, default: (0, 0)].0 += s.seconds; byOp[s.opType, default: (0, 0)].1 += s.macs }
             let total = byOp.values.reduce(0) { $0 + $1.0 }
             for (op, (sec, macs)) in byOp.sorted(by: { $0.value.0 > $1.value.0 }) {
-                print(String(format: "  %-22@ %8.2f ms  %5.1f%%  %7.1f GFLOPS", op as NSString, sec * 1e3, sec / total * 100,
-                             sec > 0 ? 2 * Double(macs) / sec / 1e9 : 0))
+                let name = op.padding(toLength: max(22, op.count), withPad: " ", startingAt: 0)
+                print("  " + name + String(format: " %8.2f ms  %5.1f%%  %7.1f GFLOPS", sec * 1e3, sec / total * 100,
+                                           sec > 0 ? 2 * Double(macs) / sec / 1e9 : 0))
             }
         }
     }

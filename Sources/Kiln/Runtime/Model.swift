@@ -144,8 +144,14 @@ extension Model {
     /// Size of the activation arena planned for inputs of these shapes, once one inference with
     /// such shapes has run; `nil` before that or without memory planning.
     public func arenaBytes(for inputs: [String: Tensor]) -> Int? {
+        memoryStatistics(for: inputs)?.arenaBytes
+    }
+
+    /// The planned arena size and the total size of all intermediate allocations (what an
+    /// inference would allocate without reuse), once one inference with these input shapes has run.
+    public func memoryStatistics(for inputs: [String: Tensor]) -> (arenaBytes: Int, totalBytes: Int)? {
         guard let memory else { return nil }
         let signature = plan.inputs.map { inputs[$0.info.name]?.shape ?? [] }
-        return memory.pattern(for: signature)?.arenaBytes
+        return memory.pattern(for: signature).map { ($0.arenaBytes, $0.totalBytes) }
     }
 }
