@@ -1,5 +1,3 @@
-import Dispatch
-
 /// What a kernel may use while it runs: a thread budget, and the node name for error messages.
 ///
 /// All parallelism is Kiln's: ``parallelFor(_:_:)`` runs on the model's ``ThreadPool`` and GEMMs are
@@ -11,7 +9,7 @@ public struct ExecutionContext: Sendable {
     /// The node being executed, for error messages.
     public var node: String?
     /// The pool that runs parallel loops; without one, loops with more than one thread run on
-    /// Dispatch's global queue.
+    /// ``ThreadPool/shared``.
     public var pool: ThreadPool?
     /// Where op outputs come from during a planned inference (an arena); `nil` means the heap.
     var allocator: InferenceAllocator?
@@ -52,23 +50,12 @@ public struct ExecutionContext: Sendable {
             if count > 0 { body(0, count) }
             return
         }
-        if let pool {
-            pool.run(chunks: chunks) { c in
-                let start = count &* c / chunks
-                let end = count &* (c &+ 1) / chunks
-                if start < end { body(start, end) }
-            }
-            return
-        }
-        withoutActuallyEscaping(body) { body in
-            // The chunks are disjoint and concurrentPerform returns only when all are done, so
-            // sharing the non-Sendable closure across its threads is safe.
-            nonisolated(unsafe) let shared = body
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                let start = count &* c / chunks
-                let end = count &* (c &+ 1) / chunks
-                if start < end { shared(start, end) }
-            }
+        // Without a model's pool (kernels called directly, tests), loops run on a process-wide pool;
+        // `chunks` is still at most `threads`, so the budget holds either way.
+        (pool ?? ThreadPool.shared).run(chunks: chunks) { c in
+            let start = count &* c / chunks
+            let end = count &* (c &+ 1) / chunks
+            if start < end { body(start, end) }
         }
     }
 }

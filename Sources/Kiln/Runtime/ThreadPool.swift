@@ -14,6 +14,9 @@ import Foundation
 public final class ThreadPool: @unchecked Sendable {
     /// Total threads per parallel loop, including the caller.
     public let threads: Int
+
+    /// A pool with one thread per active processor, for parallel loops run outside a model.
+    public static let shared = ThreadPool(threads: ProcessInfo.processInfo.activeProcessorCount)
     private let state: State
 
     /// Starts `threads - 1` worker threads.
