@@ -49,7 +49,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KilnTests",
-            dependencies: ["Kiln", "KilnTestSupport"],
+            dependencies: ["Kiln", "KilnTestSupport", "KilnCLI"],
             path: "Tests/KilnTests",
             resources: []
         ),

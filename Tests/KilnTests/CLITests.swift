@@ -1,0 +1,111 @@
+import Foundation
+import XCTest
+@testable import Kiln
+import KilnTestSupport
+
+/// The `kiln` command on good and bad artifacts: bad files give a clear error and a non-zero exit,
+/// never a crash.
+final class CLITests: XCTestCase {
+    /// The directory holding the built products (the test bundle sits next to `kiln`).
+    var kilnBinary: URL {
+        var dir = Bundle(for: CLITests.self).bundleURL
+        if dir.pathExtension == "xctest" { dir = dir.deletingLastPathComponent() }
+        return dir.appendingPathComponent("kiln")
+    }
+
+    struct Result { var status: Int32; var reason: Process.TerminationReason; var stdout: String; var stderr: String }
+
+    func runKiln(_ args: [String]) throws -> Result {
+        let p = Process()
+        p.executableURL = kilnBinary
+        p.arguments = args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, reason: p.terminationReason,
+                      stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    func write(_ bytes: [UInt8], _ name: String) throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-cli-\(UUID().uuidString)-\(name).kiln")
+        try Data(bytes).write(to: url)
+        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+        return url
+    }
+
+    func goodArtifact() throws -> [UInt8] {
+        var w = try ArtifactSamples.writer()
+        w.labels = nil
+        return try w.encode()
+    }
+
+    func testInspectAndVerifyAGoodArtifact() throws {
+        let url = try write(try goodArtifact(), "good")
+        let inspect = try runKiln(["inspect", url.path])
+        XCTAssertEqual(inspect.status, 0, inspect.stderr)
+        XCTAssertTrue(inspect.stdout.contains("input:  x f32 [N, 4]"), inspect.stdout)
+        XCTAssertTrue(inspect.stdout.contains("Relu ×1"), inspect.stdout)
+        let verify = try runKiln(["verify", url.path])
+        XCTAssertEqual(verify.status, 0, verify.stdout + verify.stderr)
+        XCTAssertTrue(verify.stdout.hasPrefix("PASS"), verify.stdout)
+    }
+
+    func testBadArtifactsFailCleanly() throws {
+        let good = try goodArtifact()
+        var flipped = good
+        flipped[64 + 10] ^= 0x20
+        let outOfRange = try ArtifactSamples.withHeader { h in
+            var ts = h["tensors"] as! [[String: Any]]; ts[0]["offset"] = 1 << 30; h["tensors"] = ts
+        }
+        let unknownOp = try ArtifactSamples.withHeader { h in
+            var g = h["graph"] as! [String: Any]; var ns = g["nodes"] as! [[String: Any]]
+            ns[0]["op"] = "GridSample"; g["nodes"] = ns; h["graph"] = g
+        }
+        let cases: [(String, [UInt8], String)] = [
+            ("truncated", Array(good.prefix(good.count / 2)), "runs past the end of the file"),
+            ("truncated in the data", Array(good.prefix(good.count - 10)), "data_length"),
+            ("flipped header byte", flipped, "checksum"),
+            ("out-of-range offset", outOfRange, "outside the data section"),
+            ("unknown op", unknownOp, "GridSample"),
+            ("empty", [], "shorter than the 64-byte preamble"),
+        ]
+        for (what, bytes, mention) in cases {
+            let r = try runKiln(["inspect", try write(bytes, what.replacingOccurrences(of: " ", with: "-")).path])
+            XCTAssertEqual(r.reason, .exit, "\(what): kiln must not crash")
+            XCTAssertNotEqual(r.status, 0, "\(what): exit status")
+            XCTAssertTrue(r.stderr.hasPrefix("error: "), "\(what): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains(mention), "\(what): expected '\(mention)' in: \(r.stderr)")
+        }
+        let missing = try runKiln(["inspect", "/nonexistent/model.kiln"])
+        XCTAssertNotEqual(missing.status, 0)
+        XCTAssertTrue(missing.stderr.contains("I/O error"), missing.stderr)
+    }
+
+    func testRunWritesOutputsAndVerifyFailsOnDrift() throws {
+        // Self-test whose stored output is wrong: verify must exit 1.
+        var w = try ArtifactSamples.writer()
+        w.tensors[1] = ("selftest.y", try Tensor(shape: [2, 4], scalars: [Float](repeating: 3, count: 8)))
+        let url = try write(try w.encode(), "drift")
+        let r = try runKiln(["verify", url.path])
+        XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
+        XCTAssertTrue(r.stdout.hasPrefix("FAIL"), r.stdout)
+
+        let good = try write(try goodArtifact(), "run")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-run-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let x = try Tensor(shape: [3, 4], scalars: (0..<12).map { Float($0) - 6 })
+        let xURL = dir.appendingPathExtension("x.npy")
+        try x.writeNPY(to: xURL)
+        defer { try? FileManager.default.removeItem(at: xURL) }
+        let run = try runKiln(["run", good.path, "--input", "x=\(xURL.path)", "--output-dir", dir.path])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let y = try Tensor(npyContentsOf: dir.appendingPathComponent("y.npy"))
+        XCTAssertEqual(try y.scalars(as: Float.self), (0..<12).map { max(Float($0) - 6, 0) })
+        let wrong = try runKiln(["run", good.path, "--input", "nope=\(xURL.path)", "--output-dir", dir.path])
+        XCTAssertNotEqual(wrong.status, 0)
+        XCTAssertTrue(wrong.stderr.contains("unknown input 'nope'"), wrong.stderr)
+    }
+}
