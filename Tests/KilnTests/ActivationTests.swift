@@ -3,41 +3,15 @@ import Kiln
 import KilnTestSupport
 @testable import Kiln
 
-/// A small seeded generator (SplitMix64) so random problems are reproducible.
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Runs `op` from the standard registry.
 private func evalOp(_ op: String, _ inputs: [Tensor?], _ attrs: [String: AttributeValue] = [:], threads: Int = 1) throws -> [Tensor] {
     try OpRegistry.standard.make(op, attributes: Attributes(op: op, node: "test", attrs))
         .run(inputs, context: ExecutionContext(threads: threads, node: "test"))
 }
 
-private func randomFloats(_ shape: [Int], _ rng: inout SplitMix64, scale: Float = 5) throws -> Tensor {
+private func randomFloats(_ shape: [Int], _ rng: inout SeededGenerator, scale: Float = 5) throws -> Tensor {
     let n = shape.reduce(1, *)
     return try Tensor(shape: shape, scalars: (0..<n).map { _ in Float.random(in: -scale...scale, using: &rng) })
-}
-
-/// Asserts that `body` throws a `KilnError` accepted by `check`.
-private func assertKilnError(_ what: String, file: StaticString = #filePath, line: UInt = #line,
-                             _ body: () throws -> Void, check: (KilnError) -> Bool = { _ in true }) {
-    do {
-        try body()
-        XCTFail("\(what): expected a KilnError, nothing was thrown", file: file, line: line)
-    } catch let e as KilnError {
-        XCTAssertTrue(check(e), "\(what): unexpected error \(e)", file: file, line: line)
-    } catch {
-        XCTFail("\(what): expected a KilnError, got \(error)", file: file, line: line)
-    }
 }
 
 /// Activations against PyTorch (`Fixtures/kernels/gen_activation.py`), the SIMD/threaded kernels
@@ -67,7 +41,7 @@ final class ActivationTests: XCTestCase {
             ("Softplus", [:], [:], .transcendental),
             ("Mish", [:], [:], .transcendental),
         ]
-        var rng = SplitMix64(seed: 11)
+        var rng = SeededGenerator(seed: 11)
         let sizes = Array(1...33) + [(1 << 16) + 13]
         for (op, attrs, refAttrs, tol) in cases {
             for n in sizes {
@@ -121,7 +95,7 @@ final class ActivationTests: XCTestCase {
     /// Softmax and LogSoftmax on random shapes (ranks 1-4, every axis, values up to ±80) and on
     /// large inputs that take each parallel path (rows; outer slices; inner columns when outer = 1).
     func testSoftmaxMatchesReference() throws {
-        var rng = SplitMix64(seed: 12)
+        var rng = SeededGenerator(seed: 12)
         var problems: [([Int], Int, [Int])] = []
         for _ in 0..<60 {
             let rank = Int.random(in: 1...4, using: &rng)

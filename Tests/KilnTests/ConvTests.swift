@@ -2,17 +2,8 @@ import XCTest
 @testable import Kiln
 import KilnTestSupport
 
-/// A small deterministic generator (SplitMix64) for the random-problem tests.
-private struct SeededRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+/// A small deterministic generator (SeededGenerator) for the random-problem tests.
+private extension SeededGenerator {
     /// Uniform in `range`.
     mutating func int(_ range: ClosedRange<Int>) -> Int {
         range.lowerBound + Int(next() % UInt64(range.upperBound - range.lowerBound + 1))
@@ -57,7 +48,7 @@ final class ConvTests: XCTestCase {
         }
     }
 
-    private func randomConvProblem(_ r: inout SeededRandom, index: Int) -> ConvProblem {
+    private func randomConvProblem(_ r: inout SeededGenerator, index: Int) -> ConvProblem {
         var p = ConvProblem()
         let tails = [1, 7, 8, 9, 17]
         p.n = r.int(1...2)
@@ -100,7 +91,7 @@ final class ConvTests: XCTestCase {
     }
 
     func testRandomConvMatchesReference() throws {
-        var r = SeededRandom(seed: 20_240_601)
+        var r = SeededGenerator(seed: 20_240_601)
         var paths: [ConvAlgorithm: Int] = [:]
         for i in 0..<110 {
             let p = randomConvProblem(&r, index: i)
@@ -133,7 +124,7 @@ final class ConvTests: XCTestCase {
     }
 
     func testRandomConvTransposeMatchesReference() throws {
-        var r = SeededRandom(seed: 77)
+        var r = SeededGenerator(seed: 77)
         let tails = [1, 7, 8, 9, 17]
         for i in 0..<70 {
             let group = i % 4 == 0 ? r.int(2...4) : 1
@@ -182,7 +173,7 @@ final class ConvTests: XCTestCase {
     /// `Conv` with a fused ReLU / Clip must equal `Conv` then the activation, bit for bit (the
     /// activation runs on the same biased values), on every kernel path.
     func testFusedActivationMatchesSeparateOps() throws {
-        var r = SeededRandom(seed: 5)
+        var r = SeededGenerator(seed: 5)
         let cases: [(x: [Int], w: [Int], attrs: [String: AttributeValue], path: ConvAlgorithm)] = [
             ([1, 9, 6, 11], [7, 9, 1, 1], [:], .pointwiseGEMM),
             ([2, 5, 9, 10], [6, 5, 3, 3], ["pads": .ints([1, 1, 1, 1])], .im2colGEMM),
@@ -232,7 +223,7 @@ final class ConvTests: XCTestCase {
     /// Depthwise 3×3 stride 2 where the 16-wide loads would run one element past the last input
     /// row: the register-blocked loop must stop early and the scalar interior finish the row.
     func testDepthwiseStride2LastRowEdge() throws {
-        var r = SeededRandom(seed: 11)
+        var r = SeededGenerator(seed: 11)
         for width in 16...27 {
             let x = r.tensor([1, 2, 3, width]), w = r.tensor([2, 1, 3, 3])
             let y = try runOp("Conv", ["strides": .ints([2, 2]), "group": .int(2)], [x, w])
@@ -244,7 +235,7 @@ final class ConvTests: XCTestCase {
     /// ConvTranspose with `output_shape` one larger than the unpadded result (ONNX Runtime: the
     /// extra row/column holds only the bias), and the full `[N, M, H, W]` form of `output_shape`.
     func testConvTransposeOutputShapeBeyondNatural() throws {
-        var r = SeededRandom(seed: 3)
+        var r = SeededGenerator(seed: 3)
         let x = r.tensor([1, 2, 3, 3]), w = r.tensor([2, 1, 3, 3]), b = try Tensor(shape: [1], scalars: [Float(0.5)])
         let y = try runOp("ConvTranspose", ["strides": .ints([2, 2]), "output_shape": .ints([1, 1, 8, 8])], [x, w, b])
         let e = try referenceConvTranspose2D(input: x, weight: w, bias: b, strides: [2, 2], pads: [0, 0, 0, 0],

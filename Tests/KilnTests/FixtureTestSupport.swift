@@ -26,3 +26,20 @@ func runFixtureFamily(_ family: String, threads: [Int] = [1, 2], file: StaticStr
         }
     }
 }
+
+/// Asserts that `body` throws a ``KilnError`` (not a trap, not another error type) that `check`
+/// accepts, and returns it.
+@discardableResult
+func assertKilnError<T>(_ what: String, file: StaticString = #filePath, line: UInt = #line,
+                        _ body: () throws -> T, check: (KilnError) -> Bool = { _ in true }) -> KilnError? {
+    do {
+        _ = try body()
+        XCTFail("\(what): expected a KilnError, nothing was thrown", file: file, line: line)
+    } catch let e as KilnError {
+        XCTAssertTrue(check(e), "\(what): unexpected error \(e)", file: file, line: line)
+        return e
+    } catch {
+        XCTFail("\(what): expected a KilnError, got \(error)", file: file, line: line)
+    }
+    return nil
+}

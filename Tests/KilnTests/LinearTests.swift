@@ -2,18 +2,6 @@ import XCTest
 import KilnTestSupport
 @testable import Kiln
 
-/// SplitMix64: a tiny seeded generator so random-problem tests are reproducible.
-private struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 private func randomTensor(_ shape: [Int], _ rng: inout SeededGenerator) throws -> Tensor {
     let n = shape.reduce(1, *)
     return try Tensor(shape: shape, scalars: (0..<n).map { _ in Float.random(in: -1...1, using: &rng) })
@@ -28,13 +16,6 @@ private func runOp(_ op: String, _ inputs: [Tensor?], threads: Int = 1) throws -
     try runOp(op, [:], inputs, threads: threads)
 }
 
-/// Asserts that `body` throws a ``KilnError`` (and does not trap).
-private func assertKilnError(_ what: String, file: StaticString = #filePath, line: UInt = #line, _ body: () throws -> Any) {
-    XCTAssertThrowsError(try body(), what, file: file, line: line) { error in
-        XCTAssertTrue(error is KilnError, "\(what): threw \(error), not a KilnError", file: file, line: line)
-    }
-}
-
 /// Gemm and MatMul against PyTorch / ONNX Runtime (`Fixtures/kernels/gen_linear.py`) and against
 /// naive references on random problems.
 final class LinearTests: XCTestCase {
@@ -45,7 +26,7 @@ final class LinearTests: XCTestCase {
     /// Random shapes covering 1-D promotion, batch broadcasting in either operand, unit batch dims
     /// and the single-GEMM fold (B without batch dims), sizes around the SIMD/BLAS tiles.
     func testMatMulRandomBroadcastingAgainstReference() throws {
-        var rng = SeededGenerator(state: 101)
+        var rng = SeededGenerator(seed: 101)
         let sizes = [1, 2, 3, 7, 8, 9, 13]
         for trial in 0..<150 {
             let m = sizes.randomElement(using: &rng)!, k = sizes.randomElement(using: &rng)!, n = sizes.randomElement(using: &rng)!
@@ -68,7 +49,7 @@ final class LinearTests: XCTestCase {
     }
 
     func testGemmRandomAgainstReference() throws {
-        var rng = SeededGenerator(state: 202)
+        var rng = SeededGenerator(seed: 202)
         let sizes = [1, 2, 5, 8, 9, 17]
         for _ in 0..<120 {
             let m = sizes.randomElement(using: &rng)!, k = sizes.randomElement(using: &rng)!, n = sizes.randomElement(using: &rng)!
@@ -90,7 +71,7 @@ final class LinearTests: XCTestCase {
 
     /// The fused-activation hook an optimizer uses: Relu and Clip after the bias.
     func testGemmFusedActivation() throws {
-        var rng = SeededGenerator(state: 303)
+        var rng = SeededGenerator(seed: 303)
         let a = try randomTensor([5, 9], &rng), b = try randomTensor([9, 11], &rng), c = try randomTensor([11], &rng)
         let plain = try referenceGemm(a, b, c, alpha: 1, beta: 1, transA: false, transB: false).scalars(as: Float.self)
         let attrs = Attributes(op: "Gemm", node: "fused")
@@ -110,7 +91,7 @@ final class LinearTests: XCTestCase {
     /// A 3-D activation times a 2-D weight takes the folded single-GEMM path; a batched B the loop.
     /// Both must agree with the reference at every batch (a wrong batch offset shows up here).
     func testMatMulFoldAndLoopPathsAgree() throws {
-        var rng = SeededGenerator(state: 404)
+        var rng = SeededGenerator(seed: 404)
         let a = try randomTensor([4, 3, 7, 5], &rng), w = try randomTensor([5, 6], &rng)
         let folded = try runOp("MatMul", [a, w])
         assertClose(folded, try referenceMatMul(a, w), .gemm, "folded")
@@ -135,7 +116,7 @@ final class LinearTests: XCTestCase {
     }
 
     func testInvalidArguments() throws {
-        var rng = SeededGenerator(state: 505)
+        var rng = SeededGenerator(seed: 505)
         let a34 = try randomTensor([3, 4], &rng), b45 = try randomTensor([4, 5], &rng), b55 = try randomTensor([5, 5], &rng)
         // MatMul
         assertKilnError("inner dims") { try runOp("MatMul", [a34, b55]) }

@@ -2,38 +2,12 @@ import XCTest
 import Kiln
 import KilnTestSupport
 
-/// A small seeded generator (SplitMix64) so random-problem failures reproduce.
-private struct SeededRNG: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 private func runOp(_ op: String, _ attrs: [String: AttributeValue] = [:], _ inputs: [Tensor?], threads: Int = 1) throws -> [Tensor] {
     let o = try OpRegistry.standard.make(op, attributes: Attributes(op: op, node: "test", attrs))
     return try o.run(inputs, context: ExecutionContext(threads: threads, node: "test"))
 }
 
 private func i64(_ v: [Int]) -> Tensor { try! Tensor(shape: [v.count], scalars: v.map { Int64($0) }) }
-
-@discardableResult
-private func assertKilnError(_ what: String, file: StaticString = #filePath, line: UInt = #line,
-                             _ body: () throws -> Any) -> KilnError? {
-    do {
-        _ = try body()
-        XCTFail("\(what): expected a KilnError, nothing was thrown", file: file, line: line)
-    } catch let e as KilnError {
-        return e
-    } catch {
-        XCTFail("\(what): expected a KilnError, got \(error)", file: file, line: line)
-    }
-    return nil
-}
 
 /// Reductions against PyTorch / ONNX Runtime (`Fixtures/kernels/gen_reduction.py`), random problems
 /// against the Double-accumulating reference, and invalid arguments.
@@ -47,7 +21,7 @@ final class ReductionTests: XCTestCase {
     /// single- and multi-threaded. Tolerance `reduction`: the kernel sums in float32 with 8-lane
     /// partial sums, the reference in Double.
     func testReduceRandomMatchesNaive() throws {
-        var rng = SeededRNG(state: 23)
+        var rng = SeededGenerator(seed: 23)
         let sizes = [1, 2, 3, 7, 8, 9, 13, 17]
         for trial in 0..<250 {
             let rank = Int.random(in: 0...4, using: &rng)
@@ -82,7 +56,7 @@ final class ReductionTests: XCTestCase {
 
     /// Global average pooling shape (N, C, H, W) → mean over H, W, big enough to run threaded.
     func testSpatialMeanLarge() throws {
-        var rng = SeededRNG(state: 2)
+        var rng = SeededGenerator(seed: 2)
         let shape = [2, 32, 23, 29]
         let x = try Tensor(shape: shape, scalars: (0..<shape.reduce(1, *)).map { _ in Float.random(in: -1...1, using: &rng) })
         let y = try runOp("ReduceMean", ["axes": .ints([2, 3])], [x], threads: 2)[0]
