@@ -1,0 +1,111 @@
+import Foundation
+import XCTest
+@testable import Kiln
+import KilnTestSupport
+
+/// Each optimizer pass must rewrite what it claims and keep the outputs: the optimized model is
+/// compared with the unoptimized one, whose kernels are checked against PyTorch/ORT elsewhere.
+final class OptimizerTests: XCTestCase {
+    var rng = SeededGenerator(seed: 2024)
+
+    func random(_ shape: [Int], _ range: ClosedRange<Float> = -1...1) throws -> Tensor {
+        try Tensor(shape: shape, scalars: (0..<shape.reduce(1, *)).map { _ in Float.random(in: range, using: &rng) })
+    }
+
+    func node(_ name: String, _ op: String, _ ins: [String], _ outs: [String], _ attrs: [String: AttributeValue] = [:]) -> NodeDef {
+        NodeDef(name: name, op: op, inputs: ins, outputs: outs, attributes: Attributes(op: op, node: name, attrs))
+    }
+
+    /// Builds a model, checks optimized == unoptimized within `tolerance`, returns the optimized plan's op counts.
+    func check(_ w: ArtifactWriter, input: Tensor, tolerance: Tolerance = .gemm, file: StaticString = #filePath, line: UInt = #line) throws -> [String: Int] {
+        let artifact = try Artifact(bytes: w.encode())
+        let optimized = try Model(artifact: artifact, options: .init(threads: 2))
+        let plain = try Model(artifact: artifact, options: .init(threads: 2, optimize: false))
+        let name = w.inputs[0].name
+        for (k, v) in try plain.predict([name: input]) {
+            let r = compare(try optimized.predict([name: input])[k]!, v, tolerance)
+            XCTAssertTrue(r.passed, "output \(k): \(r.message)", file: file, line: line)
+        }
+        return optimized.plan.opCounts
+    }
+
+    func convBNReluWriter(clip: Bool) throws -> ArtifactWriter {
+        var w = ArtifactWriter()
+        w.inputs = [ValueInfo(name: "x", dtype: .float32, shape: [.symbol("N"), .fixed(3), .fixed(9), .fixed(9)])]
+        w.outputs = [ValueInfo(name: "y", dtype: .float32, shape: [.symbol("N"), .fixed(4), .fixed(9), .fixed(9)])]
+        w.tensors = [("w", try random([4, 3, 3, 3])), ("b", try random([4])),
+                     ("scale", try random([4], 0.5...1.5)), ("beta", try random([4])),
+                     ("mean", try random([4], -0.3...0.3)), ("var", try random([4], 0.2...2)),
+                     ("lo", Tensor(scalar: Float(0))), ("hi", Tensor(scalar: Float(0.5)))]
+        w.nodes = [
+            node("conv", "Conv", ["x", "w", "b"], ["c"], ["pads": .ints([1, 1, 1, 1])]),
+            node("bn", "BatchNormalization", ["c", "scale", "beta", "mean", "var"], ["n"], ["epsilon": .float(1e-3)]),
+            clip ? node("act", "Clip", ["n", "lo", "hi"], ["y"]) : node("act", "Relu", ["n"], ["y"]),
+        ]
+        return w
+    }
+
+    func testBatchNormFoldsIntoConvAndActivationFuses() throws {
+        for clip in [false, true] {
+            let counts = try check(try convBNReluWriter(clip: clip), input: try random([2, 3, 9, 9]))
+            XCTAssertEqual(counts, ["Conv": 1], "clip=\(clip): BN folded and activation fused, got \(counts)")
+        }
+    }
+
+    func testNoFusionWhenTheIntermediateHasAnotherReader() throws {
+        var w = try convBNReluWriter(clip: false)
+        // The Conv output is also a graph output: neither BN folding nor fusion may touch it.
+        w.outputs.append(ValueInfo(name: "c", dtype: .float32, shape: [.symbol("N"), .fixed(4), .fixed(9), .fixed(9)]))
+        let counts = try check(w, input: try random([1, 3, 9, 9]))
+        XCTAssertEqual(counts["BatchNormalization"], 1)
+        XCTAssertEqual(counts["Relu"], 1)
+    }
+
+    func testSiLUBecomesSwish() throws {
+        var w = ArtifactWriter()
+        w.inputs = [ValueInfo(name: "x", dtype: .float32, shape: [.symbol("N"), .fixed(17)])]
+        w.outputs = [ValueInfo(name: "y", dtype: .float32, shape: [.symbol("N"), .fixed(17)])]
+        w.nodes = [node("sig", "Sigmoid", ["x"], ["s"]), node("mul", "Mul", ["s", "x"], ["y"])]
+        let counts = try check(w, input: try random([3, 17], -6...6), tolerance: .transcendental)
+        XCTAssertEqual(counts, ["Swish": 1])
+    }
+
+    func testIdentityDropoutAndConstantSubgraphsDisappear() throws {
+        var w = ArtifactWriter()
+        w.inputs = [ValueInfo(name: "x", dtype: .float32, shape: [.fixed(2), .fixed(6)])]
+        w.outputs = [ValueInfo(name: "y", dtype: .float32, shape: [.fixed(2), .fixed(6)])]
+        w.tensors = [("a", try random([2, 3])), ("shape", try Tensor(shape: [2], scalars: [Int64(1), 6])), ("unused", try random([5]))]
+        w.nodes = [
+            node("id", "Identity", ["x"], ["x1"]),
+            node("drop", "Dropout", ["x1"], ["x2"]),
+            // Constant subgraph: Reshape(Neg(a)) → folded at load.
+            node("neg", "Neg", ["a"], ["na"]),
+            node("reshape", "Reshape", ["na", "shape"], ["c"]),
+            node("add", "Add", ["x2", "c"], ["y"]),
+            node("dead", "Exp", ["x"], ["never_read"]),
+        ]
+        let counts = try check(w, input: try random([2, 6]), tolerance: .exact)
+        XCTAssertEqual(counts, ["Add": 1])
+    }
+
+    func testLegacySoftmaxIsRewrittenToFlattenedForm() throws {
+        // Opset 11 Softmax(axis=1) on [2, 3, 4] normalizes over 12 values per row, not 3.
+        var w = ArtifactWriter()
+        w.opset = 11
+        w.inputs = [ValueInfo(name: "x", dtype: .float32, shape: [.fixed(2), .fixed(3), .fixed(4)])]
+        w.outputs = [ValueInfo(name: "y", dtype: .float32, shape: [.fixed(2), .fixed(3), .fixed(4)])]
+        w.nodes = [node("sm", "Softmax", ["x"], ["y"], ["axis": .int(1)])]
+        let x = try random([2, 3, 4], -3...3)
+        let m = try Model(artifact: try Artifact(bytes: w.encode()))
+        let y = try m.predict(["x": x])["y"]!.scalars(as: Float.self)
+        let xs = try x.scalars(as: Float.self)
+        for row in 0..<2 {
+            let slice = xs[(row * 12)..<(row * 12 + 12)]
+            let mx = slice.max()!
+            let denom = slice.reduce(Float(0)) { $0 + exp($1 - mx) }
+            for (i, v) in slice.enumerated() {
+                XCTAssertEqual(y[row * 12 + i], exp(v - mx) / denom, accuracy: 1e-6)
+            }
+        }
+    }
+}
