@@ -7,7 +7,8 @@ Run from anywhere (torch, onnx and onnxruntime needed here only, never in CI):
 Regenerates the whole directory, seeded:
 
 - ``<net>.kiln``: tiny networks shaped like real architectures (ResNet, MobileNetV3, ViT, U-Net),
-  exported with ``kiln_export.export_module``: dynamic batch ``N``, opset 17, the self-test is
+  exported with ``kiln_export.export_module``: dynamic batch ``N``, opset 17 (TorchScript exporter;
+  ``tiny_vit_dynamo``: the torch.export-based exporter at opset 18), the self-test is
   PyTorch's own output on a seeded batch-2 input (``"reference": "torch"``). BatchNorm running
   statistics are perturbed so that BN is not the identity.
 - ``ops_<group>.kiln``: hand-built ONNX graphs (``onnx.helper``) for the registered ops PyTorch does
@@ -209,22 +210,27 @@ class TinyUNet(nn.Module):
         m = torch.tanh(self.mid(F.avg_pool2d(e2, 2)))       # [N, 16, 4, 4]
         m = F.interpolate(m, scale_factor=2, mode="bilinear", align_corners=False)  # [N, 16, 8, 8]
         u = self.up(e2 + m)                                 # [N, 8, 16, 16]
-        n = F.interpolate(m, scale_factor=2, mode="nearest")  # [N, 16, 16, 16]
+        # size= from a tensor shape, as real U-Nets write it: a Resize whose `sizes` input is computed
+        # (Shape -> Slice -> Concat) because the batch dim is symbolic.
+        n = F.interpolate(m, size=e1.shape[-2:], mode="nearest")  # [N, 16, 16, 16]
         y = F.relu(self.fuse(torch.cat([u, e1, n], dim=1)))
         return torch.sigmoid(self.out(y))
 
 
 NETS = [
-    # name, module class, input shape (without batch), kept as ONNX for the round trip
-    ("tiny_resnet", TinyResNet, (3, 16, 16), True),
-    ("tiny_mobilenetv3", TinyMobileNetV3, (3, 16, 16), True),
-    ("tiny_vit", TinyViT, (3, 16, 16), False),
-    ("tiny_unet", TinyUNet, (3, 16, 16), True),
+    # name, module class, input shape (without batch), kept as ONNX for the round trip, exporter
+    ("tiny_resnet", TinyResNet, (3, 16, 16), True, "torchscript"),
+    ("tiny_mobilenetv3", TinyMobileNetV3, (3, 16, 16), True, "torchscript"),
+    ("tiny_vit", TinyViT, (3, 16, 16), False, "torchscript"),
+    ("tiny_unet", TinyUNet, (3, 16, 16), True, "torchscript"),
+    # The torch.export-based exporter (opset 18 forms: Split with num_outputs, ReduceMean with axes
+    # as an input, LayerNormalization with stash outputs dropped).
+    ("tiny_vit_dynamo", TinyViT, (3, 16, 16), False, "dynamo"),
 ]
 
 
 def export_nets() -> None:
-    for index, (name, cls, shape, keep_onnx) in enumerate(NETS):
+    for index, (name, cls, shape, keep_onnx, exporter) in enumerate(NETS):
         gen = torch.Generator().manual_seed(1000 + index)
         torch.manual_seed(1000 + index)
         net = cls()
@@ -233,7 +239,8 @@ def export_nets() -> None:
         example = torch.randn((2, *shape), generator=gen)
         out_name = "mask" if name == "tiny_unet" else "logits"
         result = export_module(net, example, os.path.join(HERE, f"{name}.kiln"), input_names=["input"],
-                               output_names=[out_name], dynamic_batch=True, opset=OPSET,
+                               output_names=[out_name], dynamic_batch=True, dynamo=exporter == "dynamo",
+                               opset=18 if exporter == "dynamo" else OPSET,
                                source_name=f"Fixtures/models/gen_models.py:{cls.__name__}", created=CREATED)
         report(result)
         if keep_onnx:
