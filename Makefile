@@ -4,11 +4,13 @@ SHELL := /bin/bash
 
 .PHONY: deps test build
 
-# System libraries: OpenBLAS (GEMM) and pkg-config (to find it).
+# System libraries: OpenBLAS (GEMM) and pkg-config (to find it); python3 with venv for the exporter.
 deps:
 	@missing=""; \
 	dpkg -s libopenblas-dev >/dev/null 2>&1 || missing="$$missing libopenblas-dev"; \
 	command -v pkg-config >/dev/null 2>&1 || missing="$$missing pkg-config"; \
+	command -v python3 >/dev/null 2>&1 || missing="$$missing python3"; \
+	python3 -c "import ensurepip, venv" >/dev/null 2>&1 || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
@@ -18,9 +20,21 @@ deps:
 build: deps
 	swift build -c release
 
-# Unit tests against the committed PyTorch/ONNX Runtime references, then the versioned-dependency check.
+# The exporter's tests and the ONNX -> kiln-export round trip (in a venv at .venv: onnx, numpy,
+# onnxruntime, pytest, no torch; the exporter is installed editable so the venv never runs a stale
+# copy), then the Swift unit tests against the committed PyTorch/ONNX Runtime references (they load
+# the round trip's Fixtures/models/generated/), then the versioned-dependency check.
 # Swift Testing is disabled so the runner's closing line counts the XCTest cases that ran.
-test: deps
+VENV := .venv
+
+$(VENV)/bin/kiln-export: exporter/pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q -e './exporter[selftest]' pytest
+	touch $@
+
+test: deps $(VENV)/bin/kiln-export
+	$(VENV)/bin/python -m pytest -q exporter/tests
+	Fixtures/models/roundtrip.sh $(VENV)/bin/kiln-export
 	swift build --build-tests
 	set -o pipefail; swift test --disable-swift-testing 2>&1 | tee .build/test.log
 	Examples/Consumer/verify.sh

@@ -1,6 +1,7 @@
 """The ONNX op types the Kiln runtime executes.
 
-This list mirrors the Swift runtime's op registry; a Swift test checks that the two agree, so
+This list mirrors the Swift runtime's op registry; a Swift test
+(``ModelFixtureTests.testExporterSupportedOpsMatchRegistry``) checks that the two agree, so
 change both together.
 """
 
@@ -12,13 +13,14 @@ SUPPORTED_OPS: frozenset[str] = frozenset(
     """
     Conv ConvTranspose Gemm MatMul MaxPool AveragePool GlobalAveragePool GlobalMaxPool
     BatchNormalization LayerNormalization InstanceNormalization
-    Relu LeakyRelu PRelu Clip Sigmoid HardSigmoid HardSwish Tanh Erf Gelu Elu Selu Softplus Mish
+    Relu LeakyRelu PRelu Clip Sigmoid HardSigmoid HardSwish Swish Tanh Erf Gelu Elu Selu Softplus Mish
     Softmax LogSoftmax Identity Dropout
     Add Sub Mul Div Pow Max Min Sum Mean Sqrt Exp Log Abs Neg Reciprocal Floor Ceil
-    Equal Less Greater LessOrEqual GreaterOrEqual Where Not And Or
-    Cast Reshape Flatten Transpose Concat Split Slice Gather Pad Squeeze Unsqueeze Expand Tile
+    Equal Less Greater LessOrEqual GreaterOrEqual Where Not And Or Xor
+    Cast CastLike Reshape Flatten Transpose Concat Split Slice Gather Pad Squeeze Unsqueeze Expand Tile
     Shape ConstantOfShape Range Resize Upsample
-    ReduceMean ReduceSum ReduceMax ReduceMin ReduceProd ReduceL2 ArgMax
+    ReduceMean ReduceSum ReduceMax ReduceMin ReduceProd ReduceL1 ReduceL2 ReduceSumSquare ReduceLogSum
+    ArgMax ArgMin
     """.split()
 )
 

@@ -48,14 +48,12 @@ final class ExecutionPlan: Sendable {
         constants = graph.constants.sorted { $0.key < $1.key }.map { (slot($0.key), $0.value) }
         inputs = graph.inputs.map { ($0, slot($0.name)) }
         var steps: [(node: NodeDef, op: any Operator, inputs: [Int], outputs: [Int])] = []
-        var unsupported: [String] = []
-        for n in graph.nodes where !registry.supports(n.op) {
-            unsupported.append("'\(n.name)' (\(n.op))")
-        }
-        if !unsupported.isEmpty {
-            // Name every offending node at once, not just the first.
-            throw KilnError.unsupportedOp(name: graph.nodes.first { !registry.supports($0.op) }!.op,
-                                          node: nil, reason: "no kernel for node(s) \(unsupported.joined(separator: ", "))")
+        let unsupported = graph.nodes.filter { !registry.supports($0.op) }
+        if let first = unsupported.first {
+            // Name every offending node at once, not just the first; with a single one, `node` says
+            // which (callers match on it, as for any other node error).
+            throw KilnError.unsupportedOp(name: first.op, node: unsupported.count == 1 ? first.name : nil,
+                                          reason: "no kernel for node(s) \(unsupported.map { "'\($0.name)' (\($0.op))" }.joined(separator: ", "))")
         }
         for n in graph.nodes {
             var attributes = n.attributes
