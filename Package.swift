@@ -38,7 +38,7 @@ let package = Package(
         // Latency and throughput of a model (Benchmarks/README.md, docs/benchmarks.md).
         .executableTarget(
             name: "KilnBench",
-            dependencies: ["Kiln", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Kiln", "CBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/KilnBench"
         ),
         // Naive reference kernels, tolerances and the fixture reader shared by tests and benchmarks.

@@ -6,6 +6,8 @@ public struct StepProfile: Sendable {
     public var node: String
     /// Op type.
     public var opType: String
+    /// Shapes of the step's inputs (`nil` for omitted optional inputs).
+    public var inputShapes: [[Int]?]
     /// Shapes of the step's outputs.
     public var outputShapes: [[Int]]
     /// Multiply-accumulates (Conv, ConvTranspose, Gemm, MatMul; 0 for other ops).
@@ -32,7 +34,7 @@ extension Model {
             let step = self.plan.steps[i]
             for (k, slot) in step.outputs.enumerated() where slot >= 0 && k < outs.count { shapes[slot] = outs[k].shape }
             let ins = step.inputs.map { $0 >= 0 ? shapes[$0] : nil }
-            result.append(StepProfile(node: step.node, opType: step.opType, outputShapes: outs.map(\.shape),
+            result.append(StepProfile(node: step.node, opType: step.opType, inputShapes: ins, outputShapes: outs.map(\.shape),
                                       macs: Self.macs(step.opType, inputs: ins, outputs: outs.map(\.shape)),
                                       seconds: Double(now - last) / 1e9))
             last = DispatchTime.now().uptimeNanoseconds

@@ -17,6 +17,7 @@ struct KilnBench: ParsableCommand {
     @Option(help: "Untimed warm-up iterations.") var warmup: Int = 5
     @Flag(help: "Print one JSON object instead of text.") var json = false
     @Flag(help: "Also print the time per op type (from one profiled run).") var perOp = false
+    @Flag(help: "Also time raw cblas_sgemm on the model's GEMM shapes (the BLAS floor).") var blasBaseline = false
 
     func run() throws {
         do {
@@ -74,6 +75,15 @@ struct KilnBench: ParsableCommand {
                 print(String(format: "activation arena %.1f MB (%.1f MB of intermediates without reuse)",
                              Double(stats.arenaBytes) / 1e6, Double(stats.totalBytes) / 1e6))
             }
+        }
+        if blasBaseline {
+            let products = BLASBaseline.products(profile)
+            let floor = BLASBaseline.measure(products.map(\.product), threads: threads, iterations: max(3, iterations / 5))
+            let gemmOps = Set(products.map(\.op))
+            var kilnGemm = 0.0
+            for s in profile where gemmOps.contains(s.opType) { kilnGemm += s.seconds }
+            print(String(format: "BLAS floor: raw cblas_sgemm on the same %d GEMM shapes %.2f ms; Kiln spends %.2f ms in %@ (profiled run)",
+                         products.count, floor * 1e3, kilnGemm * 1e3, gemmOps.sorted().joined(separator: "/")))
         }
         if perOp {
             var byOp: [String: (Double, Int)] = [:]
