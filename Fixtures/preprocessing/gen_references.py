@@ -182,6 +182,18 @@ def main():
                       {"op": "normalize", "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5]}]}
     pipeline_case("rgba_composite_12", gen("rgba_29x21.png"), comp, tensor=True)
 
+    # Seeded sweep of (h, w) targets: up, down, mixed, one axis only, and both of Pillow's pass
+    # orders (vertical first when the height shrinks by more than twice the width's shrink).
+    sweep = np.random.default_rng(99)
+    for i in range(36):
+        src = ["rgb_17x23.png", "rgb_257x129.png", "jpeg_420_17x23.jpg"][i % 3]
+        w0, h0 = Image.open(gen(src)).size
+        h = int(sweep.integers(1, 2 * h0 + 2)) if i % 6 else h0
+        w = int(sweep.integers(1, 2 * w0 + 2)) if i % 6 != 1 else w0
+        h, w = min(h, 160), min(w, 160)
+        interp = ["bilinear", "bicubic", "nearest"][(i // 3) % 3]
+        pipeline_case(f"sweep{i:02d}_{os.path.splitext(src)[0]}_hw{h}x{w}_{interp}", gen(src), resize_only([h, w], interp))
+
     with open(os.path.join(HERE, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)
     total = sum(os.path.getsize(os.path.join(REFS, n)) for n in os.listdir(REFS))

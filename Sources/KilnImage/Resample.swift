@@ -22,8 +22,9 @@ public enum Interpolation: String, Sendable, CaseIterable {
 /// it, weights them by the filter evaluated at `(j − center + 0.5) / max(scale, 1)` (so shrinking
 /// always antialiases), normalizes the weights to sum 1 in `Double`, and rounds them to fixed
 /// point with 22 fractional bits. Pixels accumulate in `Int32` starting from `1 << 21` (rounding)
-/// and are clipped to 0...255 after `>> 22`. The horizontal pass runs first and is rounded to
-/// 8 bits before the vertical pass; an axis whose size does not change is not resampled.
+/// and are clipped to 0...255 after `>> 22`. The first pass is rounded to 8 bits before the
+/// second (pass order: see ``convolve(_:outWidth:outHeight:cubic:)``); an axis whose size does not
+/// change is not resampled.
 enum Resample {
     static let precisionBits: Int32 = 22
 
@@ -98,9 +99,23 @@ enum Resample {
     }
 
     /// Resizes an RGB8 image with bilinear or bicubic filtering. `outWidth`, `outHeight` ≥ 1.
+    ///
+    /// Pass order is Pillow's (13.0): horizontal first, unless the height shrinks by more than
+    /// twice as many pixels as the width does (`inH − outH > 0 && inH − outH > 2·(inW − outW)`);
+    /// then vertical first. The order matters because the image between the passes is rounded
+    /// to 8 bits.
     static func convolve(_ image: RGBImage, outWidth: Int, outHeight: Int, cubic: Bool) -> RGBImage {
         let inW = image.width, inH = image.height
         if inW == outWidth && inH == outHeight { return image }
+        let verticalFirst = inH - outHeight > 0 && inH - outHeight > (inW - outWidth) * 2
+        if verticalFirst {
+            let vertical = coefficients(inSize: inH, outSize: outHeight, cubic: cubic)
+            let shrunk = verticalPass(image.pixels, width: inW, rowOffset: 0, outHeight: outHeight, vertical)
+            guard outWidth != inW else { return RGBImage(uncheckedWidth: outWidth, height: outHeight, pixels: shrunk) }
+            let out = horizontal(shrunk, width: inW, rows: 0..<outHeight, outWidth: outWidth,
+                                 coefficients(inSize: inW, outSize: outWidth, cubic: cubic))
+            return RGBImage(uncheckedWidth: outWidth, height: outHeight, pixels: out)
+        }
         let vertical = coefficients(inSize: inH, outSize: outHeight, cubic: cubic)
         var source = image.pixels
         var sourceWidth = inW
@@ -114,7 +129,8 @@ enum Resample {
             sourceWidth = outWidth
             rowOffset = first
         }
-        if outHeight == inH && rowOffset == 0 && source.count == outWidth * outHeight * 3 {
+        if outHeight == inH {
+            // Pillow skips the vertical pass; the horizontal pass covered every row.
             return RGBImage(uncheckedWidth: outWidth, height: outHeight, pixels: source)
         }
         let out = verticalPass(source, width: sourceWidth, rowOffset: rowOffset, outHeight: outHeight, vertical)
