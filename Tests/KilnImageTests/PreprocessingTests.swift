@@ -43,7 +43,7 @@ final class PreprocessingTests: XCTestCase {
             XCTAssertEqual(tensor.dtype, .float32)
             let ours = try tensor.scalars(as: Float.self), theirs = try ref.scalars(as: Float.self)
             // Pixels where our uint8 image differs from Pillow's are excluded (none, today).
-            let pixelsOK = try zip(try pre.resizedImage(imageData: data).pixels, try fixtureNPY(c.resizedNPY).scalars(as: UInt8.self)).map { $0 == $1 }
+            let pixelsOK = zip(try pre.resizedImage(imageData: data).pixels, try fixtureNPY(c.resizedNPY).scalars(as: UInt8.self)).map { $0 == $1 }
             let hw = tensor.shape[2] * tensor.shape[3]
             var maxErr: Float = 0, bitwise = 0
             for ch in 0..<3 {
