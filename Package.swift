@@ -10,6 +10,9 @@ let package = Package(
     name: "Kiln",
     products: [
         .library(name: "Kiln", targets: ["Kiln"]),
+        // Image decoding and torchvision-exact preprocessing; a separate product so users who
+        // already have pixels need not link libjpeg/libpng.
+        .library(name: "KilnImage", targets: ["KilnImage"]),
         .executable(name: "kiln", targets: ["KilnCLI"]),
         .executable(name: "kiln-bench", targets: ["KilnBench"]),
     ],
@@ -28,6 +31,18 @@ let package = Package(
             name: "Kiln",
             dependencies: ["CBLAS"],
             path: "Sources/Kiln"
+        ),
+        // libjpeg-turbo and libpng behind a C shim that turns their longjmp errors into status
+        // codes (Debian/Ubuntu: libjpeg62-turbo-dev, libpng-dev).
+        .target(
+            name: "CKilnImage",
+            path: "Sources/CKilnImage",
+            linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]
+        ),
+        .target(
+            name: "KilnImage",
+            dependencies: ["Kiln", "CKilnImage"],
+            path: "Sources/KilnImage"
         ),
         // The `kiln` command: inspect, run, verify.
         .executableTarget(
@@ -52,6 +67,11 @@ let package = Package(
             dependencies: ["Kiln", "KilnTestSupport", "KilnCLI"],
             path: "Tests/KilnTests",
             resources: []
+        ),
+        .testTarget(
+            name: "KilnImageTests",
+            dependencies: ["KilnImage", "Kiln"],
+            path: "Tests/KilnImageTests"
         ),
     ]
 )
