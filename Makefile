@@ -1,13 +1,19 @@
-# Kiln's two entry points. `make test` runs everything CI runs; both install what a fresh
-# Debian/Ubuntu machine lacks first.
+# Kiln's two entry points, each installing what a fresh Debian/Ubuntu machine lacks first:
+#   make classify   build release and classify Fixtures/images/chelsea.png with the bundled model
+#   make test       everything CI runs
 SHELL := /bin/bash
 
-.PHONY: deps test build
+.PHONY: deps test build classify
 
-# System libraries: OpenBLAS (GEMM) and pkg-config (to find it); python3 with venv for the exporter.
+IMAGE ?= Fixtures/images/chelsea.png
+
+# System libraries: OpenBLAS (GEMM), libjpeg-turbo and libpng (KilnImage), pkg-config (to find
+# OpenBLAS); python3 with venv for the exporter.
 deps:
 	@missing=""; \
 	dpkg -s libopenblas-dev >/dev/null 2>&1 || missing="$$missing libopenblas-dev"; \
+	dpkg -s libjpeg-dev >/dev/null 2>&1 || dpkg -s libjpeg62-turbo-dev >/dev/null 2>&1 || dpkg -s libjpeg-turbo8-dev >/dev/null 2>&1 || missing="$$missing libjpeg-dev"; \
+	dpkg -s libpng-dev >/dev/null 2>&1 || missing="$$missing libpng-dev"; \
 	command -v pkg-config >/dev/null 2>&1 || missing="$$missing pkg-config"; \
 	command -v python3 >/dev/null 2>&1 || missing="$$missing python3"; \
 	python3 -c "import ensurepip, venv" >/dev/null 2>&1 || missing="$$missing python3-venv"; \
@@ -19,6 +25,10 @@ deps:
 
 build: deps
 	swift build -c release
+
+# The main job: the bundled pretrained EfficientNet-Lite0 on the bundled sample image.
+classify: build
+	.build/release/kiln classify $(IMAGE)
 
 # The exporter's tests and the ONNX -> kiln-export round trip (in a venv at .venv: onnx, numpy,
 # onnxruntime, pytest, no torch; the exporter is installed editable so the venv never runs a stale

@@ -47,7 +47,7 @@ let package = Package(
         // The `kiln` command: inspect, run, verify.
         .executableTarget(
             name: "KilnCLI",
-            dependencies: ["Kiln", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Kiln", "KilnImage", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/KilnCLI"
         ),
         // Latency and throughput of a model (Benchmarks/README.md, docs/benchmarks.md).

@@ -1,19 +1,20 @@
 import ArgumentParser
 import Foundation
 import Kiln
+import KilnImage
 
 @main
 struct KilnCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kiln",
         abstract: "Inspect, run and verify Kiln model artifacts.",
-        subcommands: [Inspect.self, Run.self, Verify.self]
+        subcommands: [Classify.self, Inspect.self, Run.self, Verify.self, Preprocess.self]
     )
 }
 
 /// Prints a Kiln error the way every subcommand reports failures, and exits non-zero.
 func fail(_ error: Error) -> ExitCode {
-    let message = (error as? KilnError).map(\.description) ?? "\(error)"
+    let message = (error as? KilnError)?.description ?? (error as? KilnImageError)?.description ?? "\(error)"
     FileHandle.standardError.write(Data("error: \(message)\n".utf8))
     return ExitCode(2)
 }

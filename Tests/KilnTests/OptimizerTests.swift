@@ -61,6 +61,21 @@ final class OptimizerTests: XCTestCase {
         XCTAssertEqual(counts["Relu"], 1)
     }
 
+    func testZeroPadFoldsIntoConvPadding() throws {
+        // TensorFlow-style asymmetric SAME padding: Pad(0,0,0,0 | 0,0,1,1) then a stride-2 Conv.
+        var w = ArtifactWriter()
+        w.inputs = [ValueInfo(name: "x", dtype: .float32, shape: [.symbol("N"), .fixed(3), .fixed(8), .fixed(8)])]
+        w.outputs = [ValueInfo(name: "y", dtype: .float32, shape: [.symbol("N"), .fixed(4), .fixed(4), .fixed(4)])]
+        w.tensors = [("w", try random([4, 3, 3, 3])), ("pads", try Tensor(shape: [8], scalars: [Int64(0), 0, 0, 0, 0, 0, 1, 1])),
+                     ("zero", Tensor(scalar: Float(0)))]
+        w.nodes = [node("pad", "Pad", ["x", "pads", "zero"], ["p"]),
+                   node("conv", "Conv", ["p", "w"], ["y"], ["strides": .ints([2, 2]), "pads": .ints([0, 0, 0, 0])])]
+        XCTAssertEqual(try check(w, input: try random([2, 3, 8, 8])), ["Conv": 1])
+        // A non-zero fill value must stay a Pad.
+        w.tensors[2] = ("zero", Tensor(scalar: Float(0.5)))
+        XCTAssertEqual(try check(w, input: try random([1, 3, 8, 8]))["Pad"], 1)
+    }
+
     func testSiLUBecomesSwish() throws {
         var w = ArtifactWriter()
         w.inputs = [ValueInfo(name: "x", dtype: .float32, shape: [.symbol("N"), .fixed(17)])]

@@ -140,6 +140,10 @@ def write_file_atomic(path: str | os.PathLike, contents: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(contents)
+        # mkstemp creates 0600; give the artifact the permissions a plain open() would (0666 & ~umask).
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -15,6 +15,7 @@ enum Optimizer {
         OptimizerPass(name: "widenFloat16Constants", apply: { g, _ in widenFloat16Constants(g) }),
         OptimizerPass(name: "eliminateIdentity", apply: { g, _ in eliminateIdentity(g) }),
         OptimizerPass(name: "foldConstants", apply: { g, r in try foldConstants(g, registry: r) }),
+        OptimizerPass(name: "foldPadIntoConv", apply: { g, _ in foldPadIntoConv(g) }),
         OptimizerPass(name: "foldBatchNormIntoConv", apply: { g, _ in try foldBatchNormIntoConv(g) }),
         OptimizerPass(name: "fuseActivation", apply: { g, _ in fuseActivation(g) }),
         OptimizerPass(name: "fuseSiLU", apply: { g, _ in fuseSiLU(g) }),
