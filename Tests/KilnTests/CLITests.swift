@@ -108,4 +108,42 @@ final class CLITests: XCTestCase {
         XCTAssertNotEqual(wrong.status, 0)
         XCTAssertTrue(wrong.stderr.contains("unknown input 'nope'"), wrong.stderr)
     }
+
+    func testClassifyAndPreprocessWithTheBundledModel() throws {
+        let model = fixturesDirectory.appendingPathComponent("models/efficientnet_lite0.kiln").path
+        let cat = fixturesDirectory.appendingPathComponent("images/chelsea.png").path
+        let ok = try runKiln(["classify", "--model", model, cat, "--top", "3"])
+        XCTAssertEqual(ok.status, 0, ok.stderr)
+        XCTAssertTrue(ok.stdout.contains("1. tiger cat"), ok.stdout)
+        XCTAssertTrue(ok.stdout.contains("inference"), ok.stdout)
+
+        // Bad images: an empty file, text, a truncated PNG, a missing file. Each is reported and the
+        // exit status is non-zero, while good images in the same call are still classified.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-cli-img-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let png = try Data(contentsOf: URL(fileURLWithPath: cat))
+        let bad: [(String, Data?, String)] = [("empty.png", Data(), "empty"), ("text.jpg", Data("hello".utf8), "unsupported"),
+                                              ("cut.png", png.prefix(png.count / 3), "truncated"), ("missing.png", nil, "missing")]
+        for (name, data, mention) in bad {
+            let url = dir.appendingPathComponent(name)
+            if let data { try data.write(to: url) }
+            let r = try runKiln(["classify", "--model", model, url.path, cat])
+            XCTAssertEqual(r.reason, .exit, name)
+            XCTAssertEqual(r.status, 2, "\(name): \(r.stderr)")
+            XCTAssertTrue(r.stderr.hasPrefix("error: "), "\(name): \(r.stderr)")
+            XCTAssertTrue(r.stderr.lowercased().contains(mention == "missing" ? "doesn’t exist" : mention), "\(name): \(r.stderr)")
+            XCTAssertTrue(r.stdout.contains("tiger cat"), "the good image is still classified: \(r.stdout)")
+        }
+
+        let out = dir.appendingPathComponent("x.npy")
+        let pre = try runKiln(["preprocess", model, cat, "--output", out.path])
+        XCTAssertEqual(pre.status, 0, pre.stderr)
+        let x = try Tensor(npyContentsOf: out)
+        XCTAssertEqual(x.shape, [1, 3, 224, 224])
+        // The tensor kiln preprocess writes is the one the model sees: classifying it gives the same top class.
+        let m = try Model(contentsOf: URL(fileURLWithPath: model), options: .init(threads: 1))
+        let logits = try m.predict(["input": x])["logits"]!.scalars(as: Float.self)
+        XCTAssertEqual(logits.indices.max(by: { logits[$0] < logits[$1] }), 282, "tiger cat")
+    }
 }
