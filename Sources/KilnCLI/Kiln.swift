@@ -46,6 +46,7 @@ struct Inspect: ParsableCommand {
 
     @Argument(help: "The .kiln file.") var model: String
     @Flag(help: "Also check the data section's SHA-256.") var verifyHash = false
+    @Flag(help: "List every node of the optimized graph with its output shapes.") var shapes = false
 
     func run() throws {
         let m = try loadModel(model, threads: 1, verifyHash: verifyHash)
@@ -88,6 +89,15 @@ struct Inspect: ParsableCommand {
             print("selftest: reference \(s.reference), tolerance abs \(s.abs) + rel \(s.rel) (run `kiln verify`)")
         } else {
             print("selftest: none")
+        }
+        if shapes {
+            print("optimized graph (\(m.plannedStepCount) nodes; shapes inferred at load, N = batch):")
+            for n in m.plannedNodes {
+                let outs = n.outputs.filter { !$0.isEmpty }.map { o in
+                    "\(o) " + (m.valueShapes?[o].map(shapeText) ?? "[?]")
+                }
+                print("  \(n.op.padding(toLength: 20, withPad: " ", startingAt: 0)) \(n.name) → \(outs.joined(separator: ", "))")
+            }
         }
     }
 }

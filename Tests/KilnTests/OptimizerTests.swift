@@ -124,3 +124,48 @@ final class OptimizerTests: XCTestCase {
         }
     }
 }
+
+/// Shape inference by probing (Plan/ShapeInference.swift).
+final class ShapeInferenceTests: XCTestCase {
+    func testShapesCarryTheBatchSymbol() throws {
+        let url = fixturesDirectory.appendingPathComponent("models/tiny_resnet.kiln")
+        let m = try Model(contentsOf: url, options: .init(threads: 1))
+        let shapes = try XCTUnwrap(m.valueShapes)
+        let out = m.outputs[0]
+        XCTAssertEqual(shapes[out.name], out.shape, "inferred output shape equals the declared one")
+        // Every node output has a shape; conv feature maps are [N, C, H, W] with fixed C, H, W.
+        for n in m.plannedNodes {
+            for o in n.outputs where !o.isEmpty {
+                let s = try XCTUnwrap(shapes[o], "\(n.name) output \(o)")
+                XCTAssertFalse(s.contains(.symbol("?")), "\(n.name): \(s)")
+                if n.op == "Conv" {
+                    XCTAssertEqual(s.first, .symbol("N"), "\(n.name): \(s)")
+                    XCTAssertEqual(s.count, 4)
+                }
+            }
+        }
+    }
+
+    func testShapeOfAFlattenedBatchIsAMultipleOfN() throws {
+        var w = ArtifactWriter()
+        w.inputs = [ValueInfo(name: "x", dtype: .float32, shape: [.symbol("N"), .fixed(3), .fixed(5)])]
+        w.outputs = [ValueInfo(name: "y", dtype: .float32, shape: [.symbol("?"), .fixed(5)])]
+        w.tensors = [("shape", try Tensor(shape: [2], scalars: [Int64(-1), 5]))]
+        w.nodes = [NodeDef(name: "r", op: "Reshape", inputs: ["x", "shape"], outputs: ["y"], attributes: Attributes(op: "Reshape", node: "r"))]
+        let m = try Model(artifact: try Artifact(bytes: w.encode()))
+        XCTAssertEqual(m.valueShapes?["y"], [.symbol("3·N"), .fixed(5)])
+    }
+
+    func testAGraphThatCannotRunFailsAtLoadWithItsSelfTest() throws {
+        // Reshape to a size the self-test input cannot have: with shape inference the load fails,
+        // naming the node; without it, only predict would.
+        var w = try ArtifactSamples.writer()
+        w.tensors.append(("bad", try Tensor(shape: [1], scalars: [Int64(7)])))
+        w.nodes = [NodeDef(name: "reshape", op: "Reshape", inputs: ["x", "bad"], outputs: ["y"], attributes: Attributes(op: "Reshape", node: "reshape"))]
+        let artifact = try Artifact(bytes: w.encode())
+        XCTAssertThrowsError(try Model(artifact: artifact)) { error in
+            XCTAssertTrue("\(error)".contains("reshape"), "\(error)")
+        }
+        XCTAssertNoThrow(try Model(artifact: artifact, options: .init(inferShapes: false)))
+    }
+}

@@ -32,6 +32,11 @@ final class ExecutionPlan: Sendable {
     let outputs: [(info: ValueInfo, slot: Int)]
     /// The optimized graph the plan was made from (for inspection).
     let graph: Graph
+    /// Value name → slot.
+    let slots: [String: Int]
+
+    /// The slot of a value, or `nil` when the plan has none (removed by the optimizer).
+    func slot(of name: String) -> Int? { slots[name] }
 
     /// Plans `graph`.
     /// - Throws: ``KilnError/unsupportedOp(name:node:reason:)`` for an op the registry lacks,
@@ -69,6 +74,7 @@ final class ExecutionPlan: Sendable {
         }
         outputs = graph.outputs.map { ($0, slot($0.name)) }
         slotCount = slotOf.count
+        slots = slotOf
 
         // Liveness: a slot dies after its last reader; outputs nobody reads die where produced.
         // Graph inputs, outputs and constants are never released by the executor.

@@ -23,14 +23,18 @@ public final class Model: Sendable {
         public var verifyDataHash: Bool
         /// Reuse one planned arena per inference instead of allocating each intermediate.
         public var memoryPlanning: Bool
+        /// Probe the plan at load (self-test input, then doubled batch) to infer every value's
+        /// shape, validate the graph end to end and warm the memory plan. Costs two inferences at load.
+        public var inferShapes: Bool
 
         /// Creates options.
         public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount, optimize: Bool = true,
-                    verifyDataHash: Bool = false, memoryPlanning: Bool = true) {
+                    verifyDataHash: Bool = false, memoryPlanning: Bool = true, inferShapes: Bool = true) {
             self.threads = max(1, threads)
             self.optimize = optimize
             self.verifyDataHash = verifyDataHash
             self.memoryPlanning = memoryPlanning
+            self.inferShapes = inferShapes
         }
     }
 
@@ -66,7 +70,17 @@ public final class Model: Sendable {
         plan = try ExecutionPlan(graph: graph, registry: registry)
         pool = ThreadPool(threads: options.threads)
         memory = options.memoryPlanning ? MemoryPlanner() : nil
+        valueShapes = options.inferShapes
+            ? try ShapeInference.infer(plan: plan, artifact: artifact, pool: pool, memory: memory) : nil
     }
+
+    /// The shape of every value of the optimized graph (graph inputs, node outputs, constants), with
+    /// the batch as a symbol (`N`, `49·N`) and `?` for dims that are not a multiple of it; `nil`
+    /// when shapes were not inferred (see ``Options/inferShapes``).
+    public let valueShapes: [String: [Dim]]?
+
+    /// The optimized graph's nodes in execution order: name, op type, inputs and outputs.
+    public var plannedNodes: [NodeDef] { plan.graph.nodes }
 
     /// The graph inputs.
     public var inputs: [ValueInfo] { artifact.inputs }
