@@ -39,9 +39,10 @@ import torch
 import torchvision
 from torchvision import models as tvm
 
-import kiln_export
-
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# The exporter of this checkout, whatever `pip install -e` last pointed the environment at.
+sys.path.insert(0, os.path.join(ROOT, "exporter"))
+import kiln_export  # noqa: E402
 SEED = 0
 BATCHES = (1, 4)
 REL_BOUND = 1e-4
