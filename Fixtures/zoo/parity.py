@@ -226,6 +226,23 @@ def check_model(name: str, args, work: str) -> dict:
     return row
 
 
+NOTES = """## Notes
+
+- Random weights, not trained ones: the point is that Kiln computes the same function as PyTorch,
+  op by op, on every architecture; accuracy on ImageNet is not measured. Kiln's error tracks ONNX
+  Runtime's (same order of magnitude on every model), i.e. it is float32 summation-order noise.
+- BatchNorm statistics are calibrated (then jittered) rather than drawn at random: with random
+  statistics that ignore the activations, deep nets blow up in eval mode (Inception v3's logits
+  reached 6e10 with torchvision's std-0.1 init) and PyTorch and ONNX Runtime then disagree with each
+  other by more than the bar, which says nothing about Kiln.
+- `--dynamo` with a batch-1 example used to fail on vit_b_16 at batch 4 (`Reshape [197, 4, 2304] to
+  [197, 1, 3, 768]`): `torch.export` specializes a dynamic dim whose example size is 1, baking the 1
+  into the attention's Reshape while the graph input still said `N`. ONNX Runtime failed the same
+  way, so this was the exporter's, not a Kiln kernel's, bug; `export_module` now traces such an
+  example at batch 2 (regression test `test_dynamo_batch_one_example_stays_batch_generic`).
+"""
+
+
 def fmt_err(v):
     return "—" if v is None else f"{v:.2e}"
 
@@ -289,7 +306,7 @@ def report(rows: list[dict], args, command: str) -> str:
             f"| {r['bound_b1']:.1e} / {r['bound_b4']:.1e} | {r['max_ref']:.3g} | {fmt_err(r.get('ort_err'))} | {'yes' if r['top5'] else 'NO'} "
             f"| {'yes' if r['rows_ok'] else 'NO'} ({r['row_delta']:.1e}) "
             f"| {'pass' if r['ok'] else '**FAIL**: ' + r['note']} |")
-    lines += ["", f"**Summary: {passed} of {len(rows)} models pass.**", ""]
+    lines += ["", f"**Summary: {passed} of {len(rows)} models pass.**", "", NOTES]
     return "\n".join(lines)
 
 
