@@ -247,7 +247,7 @@ def fmt_err(v):
     return "—" if v is None else f"{v:.2e}"
 
 
-def versions() -> str:
+def versions(dynamo: bool) -> str:
     try:
         swift = subprocess.run(["swift", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
         swift = swift.replace("Swift version ", "").strip() or "?"
@@ -264,7 +264,8 @@ def versions() -> str:
     return (f"Kiln {commit}; Swift {swift}; torch {torch.__version__.split('+')[0]}; "
             f"torchvision {torchvision.__version__.split('+')[0]}; onnx {onnx.__version__}; "
             f"onnxruntime {onnxruntime.__version__}; numpy {np.__version__}; "
-            f"kiln-export {kiln_export.__version__}; Python {platform.python_version()}; "
+            + (f"onnxscript {__import__('onnxscript').__version__}; " if dynamo else "")
+            + f"kiln-export {kiln_export.__version__}; Python {platform.python_version()}; "
             f"{platform.system()} {platform.machine()}")
 
 
@@ -291,7 +292,7 @@ def report(rows: list[dict], args, command: str) -> str:
         "",
         f"Date: {date}",
         "",
-        f"Tools: {versions()}",
+        f"Tools: {versions(args.dynamo)}",
         "",
         "| model | input | params | max abs err b1 | max abs err b4 | bound b1 / b4 | max \\|PyTorch\\| | ORT err b1 | top-5 | b4 row 0 = b1 (Δ) | result |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | :---: | :---: | --- |",
