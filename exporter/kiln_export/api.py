@@ -234,6 +234,13 @@ def torch_to_onnx(module, args, input_names, output_names, dynamic_batch, dynamo
         # A string dim name makes a Dim.DYNAMIC dimension called "N" in the ONNX model; a named
         # torch.export.Dim would refuse a batch-1 example (torch.export specializes 0 and 1).
         dynamic_shapes = tuple({0: "N"} for _ in args) if dynamic_batch else None
+        if dynamic_batch:
+            # torch.export also specializes a dynamic dim whose example size is 1 (its "0/1
+            # specialization"), silently: the input keeps the name N but shapes inside the graph
+            # (the Reshape in torch's multi-head attention) bake in the 1. Trace at batch 2 instead;
+            # the caller's example stays the self-test input.
+            args = tuple(a.expand(2, *a.shape[1:]).contiguous() if a.dim() > 0 and a.shape[0] == 1 else a
+                         for a in args)
         program = torch.onnx.export(module, args, dynamo=True, input_names=input_names,
                                     output_names=output_names, opset_version=opset,
                                     dynamic_shapes=dynamic_shapes, verbose=False)

@@ -89,3 +89,27 @@ def test_static_batch_from_torch(tmp_path, net):
     art = read_artifact(path)
     assert art.graph["inputs"][0]["shape"] == [1, 3, 16, 16]
     assert "Shape" not in [n["op"] for n in art.graph["nodes"]]
+
+
+
+@pytest.mark.skipif(not HAS_ONNXSCRIPT, reason="the dynamo exporter needs onnxscript")
+def test_dynamo_batch_one_example_stays_batch_generic(tmp_path):
+    # Regression (zoo parity, vit_b_16 --dynamo): torch.export specializes a dynamic dim whose
+    # example size is 1, so a ViT exported from a batch-1 example got Reshape [197, 1, 3, 768] in
+    # its attention while the graph input still said N; the artifact then failed at batch 4.
+    vision_transformer = pytest.importorskip("torchvision.models.vision_transformer")
+    torch.manual_seed(0)
+    net = vision_transformer.VisionTransformer(image_size=32, patch_size=16, num_layers=1, num_heads=2,
+                                               hidden_dim=8, mlp_dim=16, num_classes=3).eval()
+    with torch.no_grad():
+        net.heads.head.weight.normal_()  # zero-initialised: the logits would not depend on the input
+    x1 = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(2))
+    path = tmp_path / "vit.kiln"
+    export_module(net, x1, path, dynamo=True, created=CREATED)
+    art = read_artifact(path)
+    assert art.graph["inputs"][0]["shape"][0] == "N"
+    np.testing.assert_array_equal(art.selftest_inputs()["input"], x1.numpy())  # the caller's example
+    x3 = torch.randn(3, 3, 32, 32, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        np.testing.assert_allclose(run_with_onnxruntime(art, {"input": x3.numpy()})["logits"], net(x3).numpy(),
+                                   rtol=1e-4, atol=1e-5)
