@@ -18,6 +18,7 @@ struct KilnBench: ParsableCommand {
     @Flag(help: "Print one JSON object instead of text.") var json = false
     @Flag(help: "Also print the time per op type (from one profiled run).") var perOp = false
     @Flag(help: "Also time raw cblas_sgemm on the model's GEMM shapes (the BLAS floor).") var blasBaseline = false
+    @Option(help: "Also print the N slowest nodes of one profiled run, with shapes.") var slowest: Int = 0
 
     func run() throws {
         do {
@@ -60,13 +61,14 @@ struct KilnBench: ParsableCommand {
             "mean_ms": samples.reduce(0, +) / Double(samples.count) * 1e3,
             "throughput_per_s": Double(batch) / p50, "gmacs": Double(macs) / 1e9,
             "gflops": 2 * Double(macs) / p50 / 1e9,
-            "arena_bytes": m.arenaBytes(for: feeds) ?? 0,
+            "arena_bytes": m.arenaBytes(for: feeds) ?? 0, "blas": BLASInfo.description,
         ]
         if json {
             let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
             print("\(url.lastPathComponent): threads \(threads), batch \(batch), \(samples.count) iterations after \(warmup) warm-up")
+            print(BLASInfo.description)
             print(String(format: "load %.1f ms, first inference %.1f ms", loadSeconds * 1e3, firstSeconds * 1e3))
             print(String(format: "latency ms: min %.2f  p50 %.2f  p90 %.2f  p99 %.2f", samples[0] * 1e3, p50 * 1e3, pct(90) * 1e3, pct(99) * 1e3))
             print(String(format: "throughput %.1f images/s, %.2f GMACs/image-batch, %.1f GFLOPS achieved",
@@ -84,6 +86,13 @@ struct KilnBench: ParsableCommand {
             for s in profile where gemmOps.contains(s.opType) { kilnGemm += s.seconds }
             print(String(format: "BLAS floor: raw cblas_sgemm on the same %d GEMM shapes %.2f ms; Kiln spends %.2f ms in %@ (profiled run)",
                          products.count, floor * 1e3, kilnGemm * 1e3, gemmOps.sorted().joined(separator: "/")))
+        }
+        if slowest > 0 {
+            for st in profile.sorted(by: { $0.seconds > $1.seconds }).prefix(slowest) {
+                let ins = st.inputShapes.map { $0.map { "\($0)" } ?? "-" }.joined(separator: " ")
+                print(String(format: "  %8.3f ms  %7.2f GFLOPS  ", st.seconds * 1e3, st.seconds > 0 ? 2 * Double(st.macs) / st.seconds / 1e9 : 0)
+                      + "\(st.opType) \(st.node)  in \(ins) → \(st.outputShapes)")
+            }
         }
         if perOp {
             var byOp: [String: (Double, Int)] = [:]

@@ -169,3 +169,14 @@ extension Model {
         return memory.pattern(for: signature).map { ($0.arenaBytes, $0.totalBytes) }
     }
 }
+
+/// Facts about the linear-algebra backend, for reports and benchmarks.
+public enum BLASInfo {
+    /// OpenBLAS's kernel set (`Cooperlake`, `SkylakeX`, `Haswell`, …), and whether
+    /// `OPENBLAS_CORETYPE` forced it.
+    public static var description: String {
+        _ = Sgemm.singleThreaded
+        let forced = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { " (forced by OPENBLAS_CORETYPE=\($0))" } ?? ""
+        return "OpenBLAS \(BLASCore.name) kernels\(forced)"
+    }
+}
