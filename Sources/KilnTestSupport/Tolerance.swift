@@ -67,10 +67,10 @@ public func compare(_ actual: Tensor, _ expected: Tensor, _ tolerance: Tolerance
         return Comparison(passed: false, maxAbsError: .infinity, worstIndex: nil,
                           message: "shape \(actual.shape) != expected \(expected.shape)")
     }
-    let a = actual.converted(to: .float32)
-    let e = expected.converted(to: .float32)
-    let av = (try? a.scalars(as: Float.self)) ?? []
-    let ev = (try? e.scalars(as: Float.self)) ?? []
+    guard let av = try? actual.converted(to: .float32).scalars(as: Float.self),
+          let ev = try? expected.converted(to: .float32).scalars(as: Float.self) else {
+        return Comparison(passed: false, maxAbsError: .infinity, worstIndex: nil, message: "cannot convert to float32 for comparison")
+    }
     let tol = actual.dtype.isFloatingPoint ? tolerance : .exact
     var maxAbs: Float = 0
     var worst: Int? = nil

@@ -429,7 +429,7 @@ struct JSONReader {
                 values[key] = .strings(a)
             case "t":
                 guard let name = x as? String, let t = tensors[name] else { throw fail("\(apath).t must name a stored tensor") }
-                values[key] = .tensor(t.dtype == .float16 ? t.converted(to: .float32) : t)
+                values[key] = .tensor(try t.dtype == .float16 ? t.converted(to: .float32) : t)
             default:
                 throw fail("\(apath): unknown attribute type '\(kind)'")
             }

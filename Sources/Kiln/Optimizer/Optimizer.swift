@@ -12,7 +12,7 @@ enum Optimizer {
     /// The default pipeline, in order.
     static let defaultPasses: [OptimizerPass] = [
         OptimizerPass(name: "normalizeOpsetForms", apply: { g, _ in try normalizeOpsetForms(g) }),
-        OptimizerPass(name: "widenFloat16Constants", apply: { g, _ in widenFloat16Constants(g) }),
+        OptimizerPass(name: "widenFloat16Constants", apply: { g, _ in try widenFloat16Constants(g) }),
         OptimizerPass(name: "eliminateIdentity", apply: { g, _ in eliminateIdentity(g) }),
         OptimizerPass(name: "foldConstants", apply: { g, r in try foldConstants(g, registry: r) }),
         OptimizerPass(name: "foldPadIntoConv", apply: { g, _ in foldPadIntoConv(g) }),
@@ -25,7 +25,7 @@ enum Optimizer {
     /// The passes that only make the graph executable (no rewrites of the math).
     static let requiredPasses: [OptimizerPass] = [
         OptimizerPass(name: "normalizeOpsetForms", apply: { g, _ in try normalizeOpsetForms(g) }),
-        OptimizerPass(name: "widenFloat16Constants", apply: { g, _ in widenFloat16Constants(g) }),
+        OptimizerPass(name: "widenFloat16Constants", apply: { g, _ in try widenFloat16Constants(g) }),
         OptimizerPass(name: "eliminateDeadNodes", apply: { g, _ in eliminateDeadNodes(g) }),
     ]
 
@@ -37,10 +37,10 @@ enum Optimizer {
     }
 
     /// `float16` constants are a storage format: widen them to `float32` once, at load.
-    static func widenFloat16Constants(_ g: Graph) -> Graph {
+    static func widenFloat16Constants(_ g: Graph) throws -> Graph {
         var out = g
         for (name, t) in g.constants where t.dtype == .float16 {
-            out.constants[name] = t.converted(to: .float32)
+            out.constants[name] = try t.converted(to: .float32)
         }
         return out
     }

@@ -24,7 +24,7 @@ struct ShapeInference {
         if let spec = artifact.selfTest, spec.inputs.count == plan.inputs.count,
            let tensors = Optional(plan.inputs.compactMap({ spec.inputs[$0.info.name].flatMap { artifact.tensors[$0] } })),
            tensors.count == plan.inputs.count {
-            base = tensors.map { $0.dtype == .float16 ? $0.converted(to: .float32) : $0 }
+            base = try tensors.map { try $0.dtype == .float16 ? $0.converted(to: .float32) : $0 }
             fromSelfTest = true
         } else {
             let batch = batchSymbol(plan.inputs.map(\.info))

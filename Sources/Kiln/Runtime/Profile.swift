@@ -45,9 +45,9 @@ extension Model {
     /// The self-test input, or zeros with every symbolic dim set to 1.
     public func defaultInputs() throws -> [String: Tensor] {
         if let spec = artifact.selfTest, spec.inputs.count == artifact.inputs.count {
-            return spec.inputs.mapValues { name in
+            return try spec.inputs.mapValues { name in
                 let t = artifact.tensors[name]!
-                return t.dtype == .float16 ? t.converted(to: .float32) : t
+                return try t.dtype == .float16 ? t.converted(to: .float32) : t
             }
         }
         var feeds: [String: Tensor] = [:]

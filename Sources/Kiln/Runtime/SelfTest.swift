@@ -49,13 +49,13 @@ extension Model {
         for (input, tensorName) in spec.inputs {
             // Stored tensors were validated at load; a float16 self-test input is widened like weights.
             let t = artifact.tensors[tensorName]!
-            feeds[input] = t.dtype == .float16 ? t.converted(to: .float32) : t
+            feeds[input] = try t.dtype == .float16 ? t.converted(to: .float32) : t
         }
         let results = try predict(feeds)
         var outputs: [SelfTestReport.Output] = []
         for (name, tensorName) in spec.outputs.sorted(by: { $0.key < $1.key }) {
-            let expected = artifact.tensors[tensorName]!.converted(to: .float32)
-            guard let got = results[name]?.converted(to: .float32), got.shape == expected.shape else {
+            let expected = try artifact.tensors[tensorName]!.converted(to: .float32)
+            guard let got = try results[name]?.converted(to: .float32), got.shape == expected.shape else {
                 outputs.append(.init(name: name, maxAbsError: .infinity, maxAbsReference: 0, failures: expected.count, passed: false))
                 continue
             }

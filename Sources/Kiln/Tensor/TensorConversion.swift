@@ -6,11 +6,11 @@ extension Tensor {
     /// nearest even.
     /// - Parameter target: The element type of the result.
     /// - Returns: `self` when `target == dtype`, otherwise a new owned tensor.
-    public func converted(to target: DType) -> Tensor {
+    /// - Throws: ``KilnError/allocationTooLarge(what:byteCount:)`` when the converted tensor would
+    ///   exceed ``Shape/maxByteCount`` (a wider element type on a tensor near the limit).
+    public func converted(to target: DType) throws -> Tensor {
         if target == dtype { return self }
-        // The shape was valid for `dtype`; a wider target can still exceed the size limit, which
-        // `Tensor(uninitialized:)` reports. Element sizes are ≤ 8 so this only fails near 16 GiB.
-        guard var out = try? Tensor(uninitialized: shape, dtype: target) else { return self }
+        var out = try Tensor(uninitialized: shape, dtype: target)
         let n = count
         let src = rawPointer
         let dst = out.mutableBase()

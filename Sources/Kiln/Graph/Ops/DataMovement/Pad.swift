@@ -108,6 +108,6 @@ struct Pad: Operator {
             guard v.count == 1 else { throw failure("constant_value must hold one element, got shape \(v.shape)", context: context) }
             return v
         }
-        return Tensor(scalar: value ?? 0).converted(to: dtype)
+        return try Tensor(scalar: value ?? 0).converted(to: dtype)
     }
 }

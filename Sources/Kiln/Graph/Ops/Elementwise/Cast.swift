@@ -41,7 +41,7 @@ struct Cast: Operator {
         let x = try input(inputs, 0, "input", context: context)
         // A wider target can exceed the size limit; converted(to:) would then return `self`.
         _ = try Shape.byteCount(x.shape, dtype: target, what: "Cast output")
-        return [x.converted(to: target)]
+        return [try x.converted(to: target)]
     }
 }
 
@@ -60,6 +60,6 @@ struct CastLike: Operator {
         let x = try input(inputs, 0, "input", context: context)
         let like = try input(inputs, 1, "target_type", context: context)
         _ = try Shape.byteCount(x.shape, dtype: like.dtype, what: "CastLike output")
-        return [x.converted(to: like.dtype)]
+        return [try x.converted(to: like.dtype)]
     }
 }

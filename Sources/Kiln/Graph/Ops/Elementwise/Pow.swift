@@ -18,7 +18,7 @@ struct Pow: Operator {
         try require(x, .float32, "X", context: context)
         switch y.dtype {
         case .float32: break
-        case .int64, .int32: y = y.converted(to: .float32)
+        case .int64, .int32: y = try y.converted(to: .float32)
         default: throw KilnError.unsupportedDType(op: Self.opType, node: context.node, tensor: "Y", dtype: y.dtype)
         }
         let plan = try BroadcastPlan([x.shape, y.shape], op: Self.opType, node: context.node)

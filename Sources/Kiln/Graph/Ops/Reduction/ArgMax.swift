@@ -23,8 +23,8 @@ struct ArgReduceCore: Sendable {
         var x = try owner.input(inputs, 0, "data", context: context)
         switch x.dtype {
         case .float32, .int64: break
-        case .float16: x = x.converted(to: .float32)
-        case .int32, .int8, .uint8: x = x.converted(to: .int64)
+        case .float16: x = try x.converted(to: .float32)
+        case .int32, .int8, .uint8: x = try x.converted(to: .int64)
         case .bool: throw KilnError.unsupportedDType(op: op, node: context.node, tensor: "data", dtype: x.dtype)
         }
         // A scalar behaves as shape [1] (ONNX Runtime accepts axis 0 on it).
