@@ -142,7 +142,9 @@ def export_onnx(model, output, labels=None, fp16_weights: bool = False, selftest
         labels: a path to a labels file or a sequence of strings.
         fp16_weights: store large float weights as f16 (self-test tolerance is then measured).
         selftest: store a self-test; needs onnxruntime.
-        preprocessing: a dict stored verbatim, or a preset name (``"imagenet"``).
+        preprocessing: a dict stored verbatim, a preset name (``"imagenet"``), or the torchvision
+            transform the model was evaluated with (``transforms.Compose([...])``), converted exactly
+            or refused (see ``torchvision_transforms``).
         seed: seed of the self-test input.
         source_name: ``metadata.source_model``; defaults to the file name.
         metadata: extra metadata keys.
@@ -276,7 +278,13 @@ def _export(proto, output, *, labels, fp16_weights, reference, preprocessing, so
             raise KilnExportError("a preprocessing preset needs a graph input")
         preprocessing = preprocessing_preset(preprocessing, graph["inputs"][0]["name"])
     elif preprocessing is not None and not isinstance(preprocessing, Mapping):
-        raise KilnExportError("preprocessing must be a dict or a preset name")
+        if hasattr(preprocessing, "__call__") and type(preprocessing).__module__.startswith("torchvision"):
+            from .torchvision_transforms import preprocessing_from_torchvision
+            if not graph["inputs"]:
+                raise KilnExportError("a preprocessing transform needs a graph input")
+            preprocessing = preprocessing_from_torchvision(preprocessing, graph["inputs"][0]["name"])
+        else:
+            raise KilnExportError("preprocessing must be a dict, a preset name or a torchvision transform")
 
     header = {"format": "kiln", "graph": graph, "tensors": [],
               "preprocessing": dict(preprocessing) if preprocessing is not None else None,

