@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import Synchronization
 
 /// A fixed set of worker threads that run the chunks of parallel loops. A model owns one pool sized
 /// to its thread budget: the calling thread runs chunks too, so one inference uses at most
@@ -68,7 +69,9 @@ public final class ThreadPool: @unchecked Sendable {
         /// Set to nil by the caller once every chunk has finished (under State's mutex).
         var body: ((Int) -> Void)?
         var next = 0      // guarded by State.mutex
-        var finished = 0  // guarded by State.mutex
+        /// Chunks finished; incremented with release ordering so a caller that sees the final count
+        /// (acquire) also sees every chunk's writes.
+        let finished = Atomic<Int>(0)
         init(chunks: Int, body: @escaping (Int) -> Void) {
             self.chunks = chunks
             self.body = body
@@ -81,6 +84,14 @@ public final class ThreadPool: @unchecked Sendable {
         private var jobDone = pthread_cond_t()
         private var queue: [Job] = []
         private var stopping = false
+        /// Jobs in `queue`, readable without the mutex so idle workers can spin on it.
+        private let queued = Atomic<Int>(0)
+
+        /// How long an idle worker, or a caller waiting for its job, polls before sleeping on a
+        /// condition variable. During an inference the next parallel loop usually starts within
+        /// microseconds; waking a sleeping thread costs tens of microseconds per loop, which on
+        /// models with many small ops (MobileNets) was a large share of the time.
+        static let spinIterations = 20_000
 
         init() {
             pthread_mutex_init(&mutex, nil)
@@ -91,6 +102,7 @@ public final class ThreadPool: @unchecked Sendable {
         func submit(_ job: Job) {
             pthread_mutex_lock(&mutex)
             queue.append(job)
+            queued.wrappingAdd(1, ordering: .relaxed)
             pthread_cond_broadcast(&workAvailable)
             pthread_mutex_unlock(&mutex)
         }
@@ -106,20 +118,32 @@ public final class ThreadPool: @unchecked Sendable {
             guard job.next < job.chunks else { return nil }
             let c = job.next
             job.next += 1
-            if job.next == job.chunks, let i = queue.firstIndex(where: { $0 === job }) { queue.remove(at: i) }
+            if job.next == job.chunks, let i = queue.firstIndex(where: { $0 === job }) {
+                queue.remove(at: i)
+                queued.wrappingSubtract(1, ordering: .relaxed)
+            }
             return c
         }
 
         func finish(_ job: Job) {
-            pthread_mutex_lock(&mutex)
-            job.finished += 1
-            if job.finished == job.chunks { pthread_cond_broadcast(&jobDone) }
-            pthread_mutex_unlock(&mutex)
+            let done = job.finished.wrappingAdd(1, ordering: .releasing).newValue
+            if done == job.chunks {
+                // Taking the mutex orders this broadcast after a sleeping waiter's check.
+                pthread_mutex_lock(&mutex)
+                pthread_cond_broadcast(&jobDone)
+                pthread_mutex_unlock(&mutex)
+            }
         }
 
         func wait(_ job: Job) {
+            var spins = 0
+            while job.finished.load(ordering: .acquiring) < job.chunks {
+                spins += 1
+                if spins >= Self.spinIterations { break }
+            }
+            if job.finished.load(ordering: .acquiring) >= job.chunks { return }
             pthread_mutex_lock(&mutex)
-            while job.finished < job.chunks { pthread_cond_wait(&jobDone, &mutex) }
+            while job.finished.load(ordering: .acquiring) < job.chunks { pthread_cond_wait(&jobDone, &mutex) }
             pthread_mutex_unlock(&mutex)
         }
 
@@ -138,6 +162,8 @@ public final class ThreadPool: @unchecked Sendable {
 
         func workerLoop() {
             while true {
+                var spins = 0
+                while queued.load(ordering: .relaxed) == 0 && spins < Self.spinIterations { spins += 1 }
                 pthread_mutex_lock(&mutex)
                 while queue.isEmpty && !stopping { pthread_cond_wait(&workAvailable, &mutex) }
                 if stopping && queue.isEmpty {
