@@ -19,6 +19,24 @@ final class ThreadingTests: XCTestCase {
         for i in 0..<(callers * chunks) { XCTAssertEqual(counts[i], 20, "chunk \(i)") }
     }
 
+    func testCurrentPoolIsScopedToTheCallingThread() {
+        let pool = ThreadPool(threads: 2)
+        XCTAssertNil(ThreadPool.current)
+        ThreadPool.withCurrent(pool) {
+            XCTAssertTrue(ThreadPool.current === pool)
+            let other = ThreadPool(threads: 2)
+            ThreadPool.withCurrent(other) { XCTAssertTrue(ThreadPool.current === other) }
+            XCTAssertTrue(ThreadPool.current === pool, "restored after a nested scope")
+            // `sync` would run on this thread; a new thread must not see this thread's pool.
+            let done = DispatchSemaphore(value: 0)
+            nonisolated(unsafe) var seen: ThreadPool? = pool
+            Thread { seen = ThreadPool.current; done.signal() }.start()
+            done.wait()
+            XCTAssertNil(seen, "other threads are unaffected")
+        }
+        XCTAssertNil(ThreadPool.current)
+    }
+
     func testParallelForCoversTheRangeExactly() {
         for threads in [1, 2, 5] {
             let pool = ThreadPool(threads: threads)

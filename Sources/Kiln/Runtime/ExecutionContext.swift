@@ -50,9 +50,10 @@ public struct ExecutionContext: Sendable {
             if count > 0 { body(0, count) }
             return
         }
-        // Without a model's pool (kernels called directly, tests), loops run on a process-wide pool;
-        // `chunks` is still at most `threads`, so the budget holds either way.
-        (pool ?? ThreadPool.shared).run(chunks: chunks) { c in
+        // Without an explicit pool: the pool of the inference running on this thread (kernels that
+        // were only given a thread count), else a process-wide pool (kernels called directly, tests).
+        // `chunks` is at most `threads` either way, so the budget holds.
+        (pool ?? ThreadPool.current ?? ThreadPool.shared).run(chunks: chunks) { c in
             let start = count &* c / chunks
             let end = count &* (c &+ 1) / chunks
             if start < end { body(start, end) }

@@ -24,6 +24,11 @@ struct Executor {
     ///   - observe: Called after each step with its index and outputs (profiling, shape capture).
     /// - Returns: One tensor per graph output, in owned or borrowed-constant memory (never in the arena).
     func run(_ inputs: [Tensor], observe: ((Int, [Tensor]) -> Void)? = nil) throws -> [Tensor] {
+        guard let pool else { return try runSteps(inputs, observe: observe) }
+        return try ThreadPool.withCurrent(pool) { try runSteps(inputs, observe: observe) }
+    }
+
+    private func runSteps(_ inputs: [Tensor], observe: ((Int, [Tensor]) -> Void)?) throws -> [Tensor] {
         var values = [Tensor?](repeating: nil, count: plan.slotCount)
         for (slot, t) in plan.constants { values[slot] = t }
         for (i, input) in plan.inputs.enumerated() { values[input.slot] = inputs[i] }

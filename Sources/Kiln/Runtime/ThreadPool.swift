@@ -6,6 +6,13 @@ import Darwin
 import Foundation
 import Synchronization
 
+/// Thread-local slot for ``ThreadPool/current`` (holds an unretained pointer; the pool outlives the call).
+private let currentPoolKey: pthread_key_t = {
+    var key = pthread_key_t()
+    pthread_key_create(&key, nil)
+    return key
+}()
+
 /// A fixed set of worker threads that run the chunks of parallel loops. A model owns one pool sized
 /// to its thread budget: the calling thread runs chunks too, so one inference uses at most
 /// `threads` threads, and OpenBLAS (kept single-threaded, see ``Sgemm``) adds none.
@@ -18,6 +25,20 @@ public final class ThreadPool: @unchecked Sendable {
 
     /// A pool with one thread per active processor, for parallel loops run outside a model.
     public static let shared = ThreadPool(threads: ProcessInfo.processInfo.activeProcessorCount)
+
+    /// The pool of the inference running on this thread, if any (see ``withCurrent(_:_:)``).
+    /// Kernels that only know a thread count still run on the model's own pool through it.
+    public static var current: ThreadPool? {
+        pthread_getspecific(currentPoolKey).map { Unmanaged<ThreadPool>.fromOpaque($0).takeUnretainedValue() }
+    }
+
+    /// Runs `body` with `pool` as this thread's ``current`` pool.
+    public static func withCurrent<R>(_ pool: ThreadPool, _ body: () throws -> R) rethrows -> R {
+        let previous = pthread_getspecific(currentPoolKey)
+        pthread_setspecific(currentPoolKey, Unmanaged.passUnretained(pool).toOpaque())
+        defer { pthread_setspecific(currentPoolKey, previous) }
+        return try body()
+    }
     private let state: State
 
     /// Starts `threads - 1` worker threads.
