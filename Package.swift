@@ -1,7 +1,7 @@
 // swift-tools-version: 6.0
 // Kiln: a pure-Swift tensor runtime for CPU inference.
 //
-// No target of a library product may use `unsafeFlags`: SwiftPM refuses such a product when it is
+// No target of a library product may use unsafe compiler flags: SwiftPM refuses such a product when it is
 // consumed as a versioned dependency. Tuned builds pass CPU flags on the command line instead
 // (see docs/benchmarks.md).
 import PackageDescription
