@@ -43,3 +43,12 @@ func assertKilnError<T>(_ what: String, file: StaticString = #filePath, line: UI
     }
     return nil
 }
+
+/// Decodes `op` with `attrs` through the registry (node name "test") and runs it on `inputs`.
+func runNode(_ op: String, _ attrs: [String: AttributeValue] = [:], _ inputs: [Tensor?], threads: Int = 1) throws -> [Tensor] {
+    let o = try OpRegistry.standard.make(op, attributes: Attributes(op: op, node: "test", attrs))
+    return try o.run(inputs, context: ExecutionContext(threads: threads, node: "test"))
+}
+
+/// An int64 vector (shape inputs, axes, indices).
+func i64(_ v: [Int]) -> Tensor { try! Tensor(shape: [v.count], scalars: v.map { Int64($0) }) }

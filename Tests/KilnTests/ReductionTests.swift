@@ -2,12 +2,7 @@ import XCTest
 import Kiln
 import KilnTestSupport
 
-private func runOp(_ op: String, _ attrs: [String: AttributeValue] = [:], _ inputs: [Tensor?], threads: Int = 1) throws -> [Tensor] {
-    let o = try OpRegistry.standard.make(op, attributes: Attributes(op: op, node: "test", attrs))
-    return try o.run(inputs, context: ExecutionContext(threads: threads, node: "test"))
-}
 
-private func i64(_ v: [Int]) -> Tensor { try! Tensor(shape: [v.count], scalars: v.map { Int64($0) }) }
 
 /// Reductions against PyTorch / ONNX Runtime (`Fixtures/kernels/gen_reduction.py`), random problems
 /// against the Double-accumulating reference, and invalid arguments.
@@ -48,7 +43,7 @@ final class ReductionTests: XCTestCase {
                 var attrs: [String: AttributeValue] = ["keepdims": .int(keep ? 1 : 0)]
                 var inputs: [Tensor?] = [x]
                 if useInput { inputs.append(i64(given)) } else if !given.isEmpty { attrs["axes"] = .ints(given) }
-                let y = try runOp(kind.opType, attrs, inputs, threads: threads)[0]
+                let y = try runNode(kind.opType, attrs, inputs, threads: threads)[0]
                 assertClose(y, expected, .reduction, "\(kind.opType) shape \(shape) axes \(given) keepdims \(keep) threads \(threads)")
             }
         }
@@ -59,42 +54,42 @@ final class ReductionTests: XCTestCase {
         var rng = SeededGenerator(seed: 2)
         let shape = [2, 32, 23, 29]
         let x = try Tensor(shape: shape, scalars: (0..<shape.reduce(1, *)).map { _ in Float.random(in: -1...1, using: &rng) })
-        let y = try runOp("ReduceMean", ["axes": .ints([2, 3])], [x], threads: 2)[0]
+        let y = try runNode("ReduceMean", ["axes": .ints([2, 3])], [x], threads: 2)[0]
         assertClose(y, try referenceReduce(x, .mean, axes: [2, 3], keepDims: true), .reduction)
     }
 
     func testMaxPropagatesNaN() throws {
         let x = try Tensor(shape: [2, 9], scalars: [1, 2, .nan, 4, 5, 6, 7, 8, 9, 1, 2, 3, 4, 5, 6, 7, 8, .nan] as [Float])
-        let y = try runOp("ReduceMax", ["axes": .ints([1]), "keepdims": .int(0)], [x])[0]
+        let y = try runNode("ReduceMax", ["axes": .ints([1]), "keepdims": .int(0)], [x])[0]
         XCTAssertTrue(try y.scalars(as: Float.self).allSatisfy { $0.isNaN })
     }
 
     func testArgMaxWidensSmallIntegers() throws {
         let x = try Tensor(shape: [2, 3], scalars: [UInt8(1), 9, 9, 200, 3, 200])
-        let y = try runOp("ArgMax", ["axis": .int(1), "keepdims": .int(0)], [x])[0]
+        let y = try runNode("ArgMax", ["axis": .int(1), "keepdims": .int(0)], [x])[0]
         XCTAssertEqual(try y.scalars(as: Int64.self), [1, 0])
-        let last = try runOp("ArgMax", ["axis": .int(1), "keepdims": .int(0), "select_last_index": .int(1)], [x])[0]
+        let last = try runNode("ArgMax", ["axis": .int(1), "keepdims": .int(0), "select_last_index": .int(1)], [x])[0]
         XCTAssertEqual(try last.scalars(as: Int64.self), [2, 2])
     }
 
     func testInvalidArguments() throws {
         let x = try Tensor(shape: [2, 3, 4], scalars: (0..<24).map { Float($0) })
-        assertKilnError("axis out of range") { try runOp("ReduceMean", ["axes": .ints([3])], [x]) }
-        assertKilnError("negative axis out of range") { try runOp("ReduceSum", [:], [x, i64([-4])]) }
-        assertKilnError("repeated axis") { try runOp("ReduceMax", ["axes": .ints([1, -2])], [x]) }
-        assertKilnError("axes attribute and input") { try runOp("ReduceSum", ["axes": .ints([1])], [x, i64([1])]) }
-        assertKilnError("float axes") { try runOp("ReduceSum", [:], [x, Tensor(scalar: Float(1))]) }
-        if case .unsupportedDType? = assertKilnError("int64 ReduceMean", { try runOp("ReduceMean", [:], [x.converted(to: .int64)]) }) {} else {
+        assertKilnError("axis out of range") { try runNode("ReduceMean", ["axes": .ints([3])], [x]) }
+        assertKilnError("negative axis out of range") { try runNode("ReduceSum", [:], [x, i64([-4])]) }
+        assertKilnError("repeated axis") { try runNode("ReduceMax", ["axes": .ints([1, -2])], [x]) }
+        assertKilnError("axes attribute and input") { try runNode("ReduceSum", ["axes": .ints([1])], [x, i64([1])]) }
+        assertKilnError("float axes") { try runNode("ReduceSum", [:], [x, Tensor(scalar: Float(1))]) }
+        if case .unsupportedDType? = assertKilnError("int64 ReduceMean", { try runNode("ReduceMean", [:], [x.converted(to: .int64)]) }) {} else {
             XCTFail("ReduceMean on int64 must be unsupportedDType")
         }
-        assertKilnError("uint8 ReduceSum") { try runOp("ReduceSum", [:], [x.converted(to: .uint8)]) }
-        assertKilnError("missing input") { try runOp("ReduceSum", [:], []) }
-        assertKilnError("ArgMax axis out of range") { try runOp("ArgMax", ["axis": .int(3)], [x]) }
-        assertKilnError("ArgMax empty axis") { try runOp("ArgMax", ["axis": .int(0)], [try Tensor(zeros: [0, 3])]) }
-        assertKilnError("ArgMax bool") { try runOp("ArgMax", [:], [x.converted(to: .bool)]) }
+        assertKilnError("uint8 ReduceSum") { try runNode("ReduceSum", [:], [x.converted(to: .uint8)]) }
+        assertKilnError("missing input") { try runNode("ReduceSum", [:], []) }
+        assertKilnError("ArgMax axis out of range") { try runNode("ArgMax", ["axis": .int(3)], [x]) }
+        assertKilnError("ArgMax empty axis") { try runNode("ArgMax", ["axis": .int(0)], [try Tensor(zeros: [0, 3])]) }
+        assertKilnError("ArgMax bool") { try runNode("ArgMax", [:], [x.converted(to: .bool)]) }
         for op in ["ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2",
                    "ReduceSumSquare", "ReduceLogSum", "ArgMax", "ArgMin"] {
-            if case .unsupportedOp? = assertKilnError("\(op) unknown attribute", { try runOp(op, ["keep_dims": .int(1)], [x]) }) {} else {
+            if case .unsupportedOp? = assertKilnError("\(op) unknown attribute", { try runNode(op, ["keep_dims": .int(1)], [x]) }) {} else {
                 XCTFail("\(op): an unknown attribute must be unsupportedOp")
             }
         }

@@ -67,15 +67,7 @@ struct Conv: FusableOperator {
     }
 
     func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor] {
-        guard inputs.count <= 3 else {
-            throw failure("expects 2 or 3 inputs (X, W, B), got \(inputs.count)", context: context)
-        }
-        let x = try input(inputs, 0, "X", context: context)
-        let w = try input(inputs, 1, "W", context: context)
-        let b = optionalInput(inputs, 2)
-        try require(x, .float32, "X", context: context)
-        try require(w, .float32, "W", context: context)
-        if let b { try require(b, .float32, "B", context: context) }
+        let (x, w, b) = try convInputs(inputs, context: context)
         let (g, outShape) = try geometry(input: x.shape, weight: w.shape, bias: b?.shape, node: context.node)
         var y = try context.allocate(outShape, dtype: .float32)
         if y.count == 0 { return [y] }
