@@ -1,9 +1,10 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.2
 // Kiln: a pure-Swift tensor runtime for CPU inference.
 //
-// No target of a library product may use unsafe compiler flags: SwiftPM refuses such a product when it is
-// consumed as a versioned dependency. Tuned builds pass CPU flags on the command line instead
-// (see docs/benchmarks.md).
+// Tools version 6.2: from 6.2 on, SwiftPM accepts a versioned dependency whose targets carry unsafe
+// flags (6.0 refuses it). Kiln needs them for exactly one thing: each ISA variant of its kernels is
+// a small module built for its own CPU (`-target-cpu`), entered only after a CPUID check at run time
+// (Sources/Kiln/Kernels/Dispatch.swift). No other target sets a CPU, so the library runs on any x86-64.
 import PackageDescription
 
 let package = Package(
@@ -27,9 +28,21 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        // CPUID / XGETBV for the kernel dispatch.
+        .target(name: "CKilnCPU", path: "Sources/CKilnCPU"),
+        // Kernel bodies, generic over the vector type and emitted into each variant module (never
+        // compiled on their own): one source for every ISA.
+        .target(name: "KilnKernels", path: "Sources/KilnKernels"),
+        // The variants. `-O` also in debug builds: the kernels are the tests' hot loops.
+        .target(name: "KilnKernelsBaseline", dependencies: ["KilnKernels"], path: "Sources/KilnKernelsBaseline",
+                swiftSettings: [.unsafeFlags(["-O"])]),
+        .target(name: "KilnKernelsAVX2", dependencies: ["KilnKernels"], path: "Sources/KilnKernelsAVX2",
+                swiftSettings: [.unsafeFlags(["-O", "-target-cpu", "haswell"])]),
+        .target(name: "KilnKernelsAVX512", dependencies: ["KilnKernels"], path: "Sources/KilnKernelsAVX512",
+                swiftSettings: [.unsafeFlags(["-O", "-target-cpu", "skylake-avx512"])]),
         .target(
             name: "Kiln",
-            dependencies: ["CBLAS"],
+            dependencies: ["CBLAS", "CKilnCPU", "KilnKernels", "KilnKernelsBaseline", "KilnKernelsAVX2", "KilnKernelsAVX512"],
             path: "Sources/Kiln"
         ),
         // libjpeg-turbo and libpng behind a C shim that turns their longjmp errors into status

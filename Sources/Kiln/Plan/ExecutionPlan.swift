@@ -1,3 +1,19 @@
+import KilnKernels
+
+/// An operator with a prepared form: given the constant inputs at plan time it returns an
+/// equivalent operator that did all the work that depends only on them (packing weights, choosing
+/// kernels), or `nil` to keep the portable form.
+protocol PreparableOperator: Operator {
+    /// The prepared form, or `nil`.
+    /// - Parameters:
+    ///   - inputs: The node's input names (`""` for an omitted optional input).
+    ///   - constants: Per input, its value when it is a constant of the graph.
+    ///   - kernels: The ISA variant to prepare for.
+    ///   - node: The node name, for errors.
+    /// - Throws: ``KilnError`` when a constant input is malformed.
+    func prepared(inputs: [String], constants: [Tensor?], kernels: KernelTable, node: String) throws -> (any Operator)?
+}
+
 /// The compiled, immutable form of a graph: operators decoded once, values numbered into slots,
 /// and for every step the slots it reads, writes and may release afterwards.
 ///
@@ -34,6 +50,8 @@ final class ExecutionPlan: Sendable {
     let graph: Graph
     /// Value name → slot.
     let slots: [String: Int]
+    /// The kernel variant prepared ops were planned for.
+    let kernels: KernelTable
 
     /// The slot of a value, or `nil` when the plan has none (removed by the optimizer).
     func slot(of name: String) -> Int? { slots[name] }
@@ -41,8 +59,9 @@ final class ExecutionPlan: Sendable {
     /// Plans `graph`.
     /// - Throws: ``KilnError/unsupportedOp(name:node:reason:)`` for an op the registry lacks,
     ///   or the decoder's error for illegal attributes, naming the node.
-    init(graph: Graph, registry: OpRegistry) throws {
+    init(graph: Graph, registry: OpRegistry, kernels: KernelTable = KernelDispatch.table()) throws {
         self.graph = graph
+        self.kernels = kernels
         var slotOf: [String: Int] = [:]
         func slot(_ name: String) -> Int {
             if let s = slotOf[name] { return s }
@@ -69,6 +88,14 @@ final class ExecutionPlan: Sendable {
                     throw KilnError.unsupportedOp(name: n.op, node: n.name, reason: "cannot fuse an activation into this op")
                 }
                 op = fusable.fused(with: activation)
+            }
+            // Prepare: an op whose weights are constants gets its planned form (packed weights,
+            // chosen kernels) once, here.
+            if let preparable = op as? any PreparableOperator {
+                let constants = n.inputs.map { $0.isEmpty ? nil : graph.constants[$0] }
+                if let planned = try preparable.prepared(inputs: n.inputs, constants: constants, kernels: kernels, node: n.name) {
+                    op = planned
+                }
             }
             steps.append((n, op, n.inputs.map { $0.isEmpty ? -1 : slot($0) }, n.outputs.map { $0.isEmpty ? -1 : slot($0) }))
         }

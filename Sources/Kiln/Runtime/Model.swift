@@ -1,4 +1,5 @@
 import Foundation
+import KilnKernels
 
 /// A loaded model: an artifact mapped once, optimized and planned, ready to be called from many
 /// threads at once.
@@ -26,10 +27,16 @@ public final class Model: Sendable {
         /// Probe the plan at load (self-test input, then doubled batch) to infer every value's
         /// shape, validate the graph end to end and warm the memory plan. Costs two inferences at load.
         public var inferShapes: Bool
+        /// The kernel variant to prepare and run with; `nil` for the process default
+        /// (``KernelDispatch/defaultISA``: the best the CPU supports, or `KILN_ISA`). A variant the
+        /// CPU lacks falls back to the best supported one below it.
+        public var isa: KernelISA?
 
         /// Creates options.
         public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount, optimize: Bool = true,
-                    verifyDataHash: Bool = false, memoryPlanning: Bool = true, inferShapes: Bool = true) {
+                    verifyDataHash: Bool = false, memoryPlanning: Bool = true, inferShapes: Bool = true,
+                    isa: KernelISA? = nil) {
+            self.isa = isa
             self.threads = max(1, threads)
             self.optimize = optimize
             self.verifyDataHash = verifyDataHash
@@ -45,6 +52,9 @@ public final class Model: Sendable {
     let plan: ExecutionPlan
     let pool: ThreadPool
     let memory: MemoryPlanner?
+
+    /// The kernel variant this model runs.
+    public var isa: KernelISA { plan.kernels.isa }
 
     /// Number of steps in the execution plan (nodes after optimization).
     public var plannedStepCount: Int { plan.steps.count }
@@ -67,7 +77,7 @@ public final class Model: Sendable {
         let registry = OpRegistry.standard
         let graph = try Optimizer.optimize(Graph(artifact), registry: registry,
                                            passes: options.optimize ? Optimizer.defaultPasses : Optimizer.requiredPasses)
-        plan = try ExecutionPlan(graph: graph, registry: registry)
+        plan = try ExecutionPlan(graph: graph, registry: registry, kernels: KernelDispatch.table(options.isa ?? KernelDispatch.defaultISA))
         pool = ThreadPool(threads: options.threads)
         memory = options.memoryPlanning ? MemoryPlanner() : nil
         valueShapes = options.inferShapes

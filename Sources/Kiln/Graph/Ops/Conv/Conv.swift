@@ -1,3 +1,5 @@
+import KilnKernels
+
 /// ONNX `Conv`, float32 NCHW, 1-D (`[N, C, W]`) and 2-D (`[N, C, H, W]`).
 ///
 /// Inputs: `X`, `W` (`[M, C/group, kH, kW]`, or `[M, C/group, kW]` for 1-D), optional `B` (`[M]`).
@@ -8,7 +10,7 @@
 /// direct SIMD kernel; 1×1 / stride 1 / no padding is one GEMM per (batch, group) on the input;
 /// everything else is im2col + GEMM with one scratch buffer per call. A fused activation (set by an
 /// optimizer pass through ``fused(with:)``) is applied after the bias in the same pass.
-struct Conv: FusableOperator {
+struct Conv: FusableOperator, PreparableOperator {
     static let opType = "Conv"
 
     /// Window attributes, validated (positive strides and dilations, non-negative pads).
@@ -26,6 +28,14 @@ struct Conv: FusableOperator {
         if let k = window.kernelShape, k.count != 1 && k.count != 2 {
             throw a.error("kernel_shape \(k) must have 1 or 2 values (1-D or 2-D convolution)")
         }
+    }
+
+    /// The planned form (``PlannedConv``) when `W` and `B` (if present) are constants.
+    func prepared(inputs: [String], constants: [Tensor?], kernels: KernelTable, node: String) throws -> (any Operator)? {
+        guard constants.count > 1, let w = constants[1] else { return nil }
+        let hasBias = inputs.count > 2 && !inputs[2].isEmpty
+        if hasBias && constants[2] == nil { return nil } // a bias computed at run time: keep the portable form
+        return try PlannedConv(self, weight: w, bias: hasBias ? constants[2] : nil, kernels: kernels, node: node)
     }
 
     /// The same convolution followed by `activation` (for an activation-fusion pass).
@@ -67,7 +77,14 @@ struct Conv: FusableOperator {
     }
 
     func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor] {
-        let (x, w, b) = try convInputs(inputs, context: context)
+        let (x, w, b) = try convInputs(inputs, maxInputs: 4, context: context)
+        if let residual = inputs.count > 3 ? inputs[3] : nil {
+            // A fused residual Add (Optimizer.fuseResidualAdd): the activation comes after it.
+            var plain = self
+            plain.activation = .none
+            let y = try plain.run([x, w, b], context: context)[0]
+            return [try addResidual(y, residual, context: context)]
+        }
         let (g, outShape) = try geometry(input: x.shape, weight: w.shape, bias: b?.shape, node: context.node)
         var y = try context.allocate(outShape, dtype: .float32)
         if y.count == 0 { return [y] }
@@ -87,5 +104,18 @@ struct Conv: FusableOperator {
                         output: yp, scratch: sp, activation: activation, context: context)
         withExtendedLifetime((x, w, b, scratch)) {}
         return [y]
+    }
+
+    /// `activation(y + residual)` with ONNX `Add` broadcasting, for a Conv whose residual could not
+    /// be added in the kernel's epilogue.
+    /// - Throws: ``KilnError`` when the shapes do not broadcast or `residual` is not float32.
+    func addResidual(_ y: Tensor, _ residual: Tensor, context: ExecutionContext) throws -> Tensor {
+        try require(residual, .float32, "residual", context: context)
+        var sum = try broadcastArithmetic(.add, y, residual, names: ("Conv output", "residual"), op: Self.opType, context: context)
+        if activation != .none && sum.count > 0 {
+            conv_epilogue_f32(sum.mutablePointer(Float.self), channels: 1, plane: sum.count, bias: nil, biasOffset: 0,
+                              activation: activation, context: context)
+        }
+        return sum
     }
 }

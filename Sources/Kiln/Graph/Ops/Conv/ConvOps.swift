@@ -9,9 +9,10 @@ enum ConvOps {
 
 extension Operator {
     /// The `(X, W, B?)` inputs of Conv and ConvTranspose, all float32.
+    /// - Parameter maxInputs: 4 for a Conv with a fused residual (see `Optimizer.fuseResidualAdd`).
     /// - Throws: ``KilnError`` for a wrong input count, a missing X or W, or another dtype.
-    func convInputs(_ inputs: [Tensor?], context: ExecutionContext) throws -> (x: Tensor, w: Tensor, b: Tensor?) {
-        guard inputs.count <= 3 else {
+    func convInputs(_ inputs: [Tensor?], maxInputs: Int = 3, context: ExecutionContext) throws -> (x: Tensor, w: Tensor, b: Tensor?) {
+        guard inputs.count <= maxInputs else {
             throw failure("expects 2 or 3 inputs (X, W, B), got \(inputs.count)", context: context)
         }
         let x = try input(inputs, 0, "X", context: context)

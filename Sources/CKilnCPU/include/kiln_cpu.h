@@ -1,0 +1,18 @@
+// CPU feature detection for Kiln's kernel dispatch (CPUID + XGETBV), x86-64 only.
+#ifndef KILN_CPU_H
+#define KILN_CPU_H
+
+/// Bit set of the features Kiln's kernel variants need, each already checked against the OS's
+/// saved register state (XCR0).
+enum {
+    KILN_CPU_AVX2_FMA = 1,      ///< AVX, AVX2, FMA; YMM state enabled by the OS.
+    KILN_CPU_AVX512 = 2,        ///< AVX-512 F, CD, BW, DQ, VL; ZMM and opmask state enabled by the OS.
+};
+
+/// The features of the running CPU.
+int kiln_cpu_features(void);
+
+/// The CPU's brand string (e.g. "AMD EPYC 9R14"), NUL-terminated, into `out` (at least 49 bytes).
+void kiln_cpu_brand(char *out);
+
+#endif

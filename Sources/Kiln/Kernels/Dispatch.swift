@@ -1,0 +1,64 @@
+import CKilnCPU
+import Foundation
+import KilnKernels
+import KilnKernelsAVX2
+import KilnKernelsAVX512
+import KilnKernelsBaseline
+
+/// Which of Kiln's kernel variants run, chosen once per process from CPUID.
+///
+/// `KILN_ISA=avx512|avx2|baseline` chooses a variant (for tests and benchmarks); a variant the CPU
+/// lacks is never chosen: asking for one falls back to the best supported, with a warning on stderr.
+/// ``Model/Options/isa`` overrides the choice per model.
+public enum KernelDispatch {
+    /// The variants this CPU can run, best last.
+    public static let supported: [KernelISA] = {
+        let f = Int(kiln_cpu_features())
+        var r: [KernelISA] = [.baseline]
+        if f & Int(KILN_CPU_AVX2_FMA) != 0 { r.append(.avx2) }
+        if f & Int(KILN_CPU_AVX512) != 0 { r.append(.avx512) }
+        return r
+    }()
+
+    /// The process default: `KILN_ISA` when set and supported, else the best supported variant.
+    public static let defaultISA: KernelISA = {
+        let best = supported.last!
+        guard let requested = ProcessInfo.processInfo.environment["KILN_ISA"], !requested.isEmpty else { return best }
+        guard let isa = KernelISA(rawValue: requested.lowercased()) else {
+            FileHandle.standardError.write(Data("kiln: KILN_ISA=\(requested) is not one of \(KernelISA.allCases.map(\.rawValue).joined(separator: ", ")); using \(best.rawValue)\n".utf8))
+            return best
+        }
+        guard supported.contains(isa) else {
+            FileHandle.standardError.write(Data("kiln: KILN_ISA=\(requested) is not supported by this CPU; using \(best.rawValue)\n".utf8))
+            return best
+        }
+        return isa
+    }()
+
+    /// The CPU's brand string.
+    public static let cpuName: String = {
+        var buf = [CChar](repeating: 0, count: 49)
+        kiln_cpu_brand(&buf)
+        let s = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return s.trimmingCharacters(in: .whitespaces)
+    }()
+
+    private static let baselineTable = baselineKernelTable()
+    private static let avx2Table: KernelTable? = supported.contains(.avx2) ? avx2KernelTable() : nil
+    private static let avx512Table: KernelTable? = supported.contains(.avx512) ? avx512KernelTable() : nil
+
+    /// The kernels of `isa`, or of the best supported variant below it.
+    static func table(_ isa: KernelISA = defaultISA) -> KernelTable {
+        switch isa {
+        case .avx512: return avx512Table ?? avx2Table ?? baselineTable
+        case .avx2: return avx2Table ?? baselineTable
+        case .baseline: return baselineTable
+        }
+    }
+
+    /// The 16-lane kernel bodies on AVX2 (tests of the AVX-512 variant's arithmetic on CPUs without it).
+    static var avx2Wide16: KernelTable? { supported.contains(.avx2) ? avx2Wide16KernelTable() : nil }
+}
+
+/// An instruction-set variant of Kiln's kernels (see ``KernelDispatch``).
+public typealias KernelISA = KilnKernels.KernelISA

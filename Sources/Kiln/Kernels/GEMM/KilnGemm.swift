@@ -1,0 +1,46 @@
+import KilnKernels
+
+/// Runs Kiln's own GEMM (`KilnKernels.gemm_f32`) over the inference's threads.
+///
+/// The output is split into rectangles, one per thread: by columns when there are enough column
+/// micro-panels for every thread (each thread packs only its own part of B), otherwise by row
+/// panels (each thread packs the same, small, B; A — the weights — is split).
+enum KilnGemm {
+    /// Below this many multiply-adds a product runs on one thread.
+    static let parallelThreshold = 1 << 17
+
+    /// Computes `problem` with `kernels`, in parallel over `context`'s threads.
+    static func run(_ problem: GemmProblem, kernels: KernelTable, context: ExecutionContext) {
+        let m = problem.m, n = problem.n
+        if m == 0 || n == 0 { return }
+        let nr = kernels.nr
+        let panels = (m &+ gemmMR &- 1) / gemmMR
+        let blocks = (n &+ nr &- 1) / nr
+        let workspaceCount = gemmWorkspaceCount(nr: nr)
+        let gemm = kernels.gemm
+        let threads = m &* n &* max(problem.k, 1) < parallelThreshold ? 1 : context.threads
+        if threads <= 1 {
+            gemm(problem, 0..<panels, 0..<n, ThreadWorkspace.floats(workspaceCount))
+            return
+        }
+        if blocks >= 2 &* threads || blocks >= panels {
+            let chunks = min(threads, blocks)
+            context.parallelFor(chunks) { c0, c1 in
+                let ws = ThreadWorkspace.floats(workspaceCount)
+                for t in c0..<c1 {
+                    let j0 = blocks &* t / chunks &* nr, j1 = min(n, blocks &* (t &+ 1) / chunks &* nr)
+                    if j0 < j1 { gemm(problem, 0..<panels, j0..<j1, ws) }
+                }
+            }
+        } else {
+            let chunks = min(threads, panels)
+            context.parallelFor(chunks) { c0, c1 in
+                let ws = ThreadWorkspace.floats(workspaceCount)
+                for t in c0..<c1 {
+                    let p0 = panels &* t / chunks, p1 = panels &* (t &+ 1) / chunks
+                    if p0 < p1 { gemm(problem, p0..<p1, 0..<n, ws) }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,81 @@
+/// What a kernel applies to its output tile while it is still in registers, after the last
+/// multiply-add: `y = act(acc + bias + residual)`.
+///
+/// A plain value of pointers and numbers so every ISA variant reads the same layout.
+@frozen public struct Epilogue {
+    /// The activation applied last.
+    @frozen public enum Activation: Int32, Sendable {
+        /// None.
+        case none = 0
+        /// `max(x, 0)` (NaN passes through).
+        case relu = 1
+        /// `min(max(x, lo), hi)` (ReLU6 is `clip(0, 6)`; NaN passes through).
+        case clip = 2
+        /// `x · min(max(x + 3, 0), 6) / 6`.
+        case hardSwish = 3
+        /// `x · σ(x)` (SiLU, Swish with α = 1).
+        case silu = 4
+        /// `σ(x) = 1 / (1 + e^−x)`.
+        case sigmoid = 5
+    }
+
+    /// Bias, one value per output row (convolution: per output channel), or `nil`.
+    public var bias: UnsafePointer<Float>?
+    /// A tensor of the output's layout added before the activation (a fused residual `Add`), or `nil`.
+    public var residual: UnsafePointer<Float>?
+    /// Row stride of `residual` in floats.
+    public var residualStride: Int
+    /// The activation.
+    public var activation: Activation
+    /// Lower bound for `.clip`.
+    public var lo: Float
+    /// Upper bound for `.clip`.
+    public var hi: Float
+
+    /// An epilogue.
+    @_alwaysEmitIntoClient
+    public init(bias: UnsafePointer<Float>? = nil, residual: UnsafePointer<Float>? = nil, residualStride: Int = 0,
+                activation: Activation = .none, lo: Float = 0, hi: Float = 0) {
+        self.bias = bias
+        self.residual = residual
+        self.residualStride = residualStride
+        self.activation = activation
+        self.lo = lo
+        self.hi = hi
+    }
+
+    /// Applies the activation to one vector.
+    @_alwaysEmitIntoClient @inline(__always)
+    public func activate<V: KernelVector>(_ x: V) -> V {
+        switch activation {
+        case .none: return x
+        case .relu: return x.clampedBelow(V(broadcast: 0))
+        case .clip: return x.clampedBelow(V(broadcast: lo)).clampedAbove(V(broadcast: hi))
+        case .hardSwish:
+            let t = (x + V(broadcast: 3)).clampedBelow(V(broadcast: 0)).clampedAbove(V(broadcast: 6))
+            return x * t * V(broadcast: 1.0 / 6.0)
+        case .silu: return x / (V(broadcast: 1) + (V(broadcast: 0) - x).exp())
+        case .sigmoid: return V(broadcast: 1) / (V(broadcast: 1) + (V(broadcast: 0) - x).exp())
+        }
+    }
+
+    /// Applies the activation to one scalar (the same arithmetic as the vector form).
+    @_alwaysEmitIntoClient @inline(__always)
+    public func activate(_ x: Float) -> Float {
+        switch activation {
+        case .none: return x
+        case .relu: return x < 0 ? 0 : x
+        case .clip:
+            let a = x < lo ? lo : x
+            return a > hi ? hi : a
+        case .hardSwish:
+            var t = x + 3
+            t = t < 0 ? 0 : t
+            t = t > 6 ? 6 : t
+            return x * t * (1.0 / 6.0)
+        case .silu, .sigmoid:
+            // The vector form on one lane, so that scalar edges and vector bodies agree.
+            return activate(Vec4(broadcast: x)).v[0]
+        }
+    }
+}

@@ -1,0 +1,383 @@
+// Kiln's own single-precision GEMM: C[M×N] = A[M×K] · B[K×N], then the epilogue.
+//
+// Blocking (GotoBLAS/BLIS family, sized for a 32–48 KiB L1 and ≥ 512 KiB L2 per core):
+//   for each block of ≤ gemmNC columns          (a thread's share of N)
+//     for each chunk of ≤ gemmKC reductions    (KC)
+//       pack B[KC × NC] into NR-wide micro-panels   (≤ 256 KiB: stays in L2)
+//       for each MR-row panel of A               (KC × MR: stays in L1)
+//         for each NR-wide micro-panel of B        (streams from L2)
+//           micro-kernel: MR × NR accumulators in registers, K loop of broadcast-A × vector-B FMAs
+// A is normally a weight matrix packed once at load (`packA`), so a convolution does no weight work
+// per inference. B is packed per call from a row-major matrix, straight from an NCHW input through
+// an implicit im2col (no column matrix is ever materialized), or prepacked at load.
+
+/// Reductions per packed chunk.
+public let gemmKC = 256
+/// Columns per packed block of B.
+public let gemmNC = 256
+/// Rows of the micro-kernel's output tile.
+public let gemmMR = 6
+/// Row panels per block of A (MC = 20 · MR = 120 rows: 120 KiB of A per KC chunk, in L2).
+public let gemmMCPanels = 20
+
+/// Where B comes from.
+@frozen public enum GemmBSource {
+    /// Row-major `[K × N]` with row stride `ldb`.
+    case matrix(UnsafePointer<Float>, ldb: Int)
+    /// Packed at load by `packB` (micro-panels of `[K × NR]`).
+    case packed(UnsafePointer<Float>)
+    /// The implicit im2col matrix of a 2-D convolution over one image and group:
+    /// row `k = (c·kH + i)·kW + j`, column `n = oh·outW + ow` is
+    /// `x[c][oh·sH − padT + i·dH][ow·sW − padL + j·dW]`, or 0 outside the image.
+    case im2col(UnsafePointer<Float>, ConvWindow)
+}
+
+/// The window of a 2-D convolution over one plane or image: sizes, kernel, strides, dilations and
+/// the leading pads (the implicit im2col of the GEMM path, the depthwise kernel).
+@frozen public struct ConvWindow {
+    public var inH: Int, inW: Int, outH: Int, outW: Int
+    public var kH: Int, kW: Int, sH: Int, sW: Int, dH: Int, dW: Int, padT: Int, padL: Int
+    /// A window.
+    @_alwaysEmitIntoClient
+    public init(inH: Int, inW: Int, outH: Int, outW: Int, kH: Int, kW: Int, sH: Int, sW: Int,
+                dH: Int, dW: Int, padT: Int, padL: Int) {
+        self.inH = inH; self.inW = inW; self.outH = outH; self.outW = outW
+        self.kH = kH; self.kW = kW; self.sH = sH; self.sW = sW; self.dH = dH; self.dW = dW
+        self.padT = padT; self.padL = padL
+    }
+}
+
+/// Where A comes from.
+@frozen public enum GemmASource {
+    /// Packed at load by `packA` (panels of `[K × MR]`, rows past M zero).
+    case packed(UnsafePointer<Float>)
+    /// Row-major `[M × K]` with row stride `lda`, packed per call.
+    case matrix(UnsafePointer<Float>, lda: Int)
+}
+
+/// One GEMM. Pointers are borrowed for the duration of the call.
+@frozen public struct GemmProblem {
+    public var m: Int, n: Int, k: Int
+    public var a: GemmASource
+    public var b: GemmBSource
+    /// Row-major output, row stride `ldc`.
+    public var c: UnsafeMutablePointer<Float>
+    public var ldc: Int
+    /// Applied to the finished tile. `bias` is per row (per column when `biasPerColumn`).
+    public var epilogue: Epilogue
+    /// Bias indexed by column (a linear layer `x·Wᵀ + b`) instead of by row.
+    public var biasPerColumn: Bool
+    /// A problem.
+    @_alwaysEmitIntoClient
+    public init(m: Int, n: Int, k: Int, a: GemmASource, b: GemmBSource, c: UnsafeMutablePointer<Float>, ldc: Int,
+                epilogue: Epilogue = Epilogue(), biasPerColumn: Bool = false) {
+        self.m = m; self.n = n; self.k = k; self.a = a; self.b = b; self.c = c; self.ldc = ldc
+        self.epilogue = epilogue; self.biasPerColumn = biasPerColumn
+    }
+}
+
+/// Floats of workspace one call of ``gemm_f32(_:mPanels:columns:workspace:vector:)`` needs.
+@_alwaysEmitIntoClient
+public func gemmWorkspaceCount(nr: Int) -> Int { gemmKC &* gemmNC &+ gemmKC &* gemmMR &* gemmMCPanels &+ 64 }
+
+/// Floats of a packed A (`packA`) for an `m × k` matrix.
+@_alwaysEmitIntoClient
+public func gemmPackedACount(m: Int, k: Int) -> Int { (m &+ gemmMR &- 1) / gemmMR &* gemmMR &* k }
+
+/// Floats of a packed B (`packB`) for a `k × n` matrix with micro-panels `nr` wide.
+@_alwaysEmitIntoClient
+public func gemmPackedBCount(k: Int, n: Int, nr: Int) -> Int { (n &+ nr &- 1) / nr &* nr &* k }
+
+/// Packs a row-major `[m × k]` matrix (row stride `lda`) into panels of `[k × MR]`, zero rows past `m`.
+@_alwaysEmitIntoClient
+public func gemm_packA_f32(_ a: UnsafePointer<Float>, lda: Int, m: Int, k: Int, into dst: UnsafeMutablePointer<Float>) {
+    var p = dst
+    var i0 = 0
+    while i0 < m {
+        let rows = min(gemmMR, m &- i0)
+        for kk in 0..<k {
+            for r in 0..<gemmMR {
+                p[r] = r < rows ? a[(i0 &+ r) &* lda &+ kk] : 0
+            }
+            p += gemmMR
+        }
+        i0 &+= gemmMR
+    }
+}
+
+/// Packs a row-major `[k × n]` matrix (row stride `ldb`) into micro-panels of `[k × nr]`, zero past `n`.
+@_alwaysEmitIntoClient
+public func gemm_packB_f32(_ b: UnsafePointer<Float>, ldb: Int, k: Int, n: Int, nr: Int, into dst: UnsafeMutablePointer<Float>) {
+    var p = dst
+    var j0 = 0
+    while j0 < n {
+        let cols = min(nr, n &- j0)
+        for kk in 0..<k {
+            let row = b + kk &* ldb + j0
+            for j in 0..<nr { p[j] = j < cols ? row[j] : 0 }
+            p += nr
+        }
+        j0 &+= nr
+    }
+}
+
+/// Packs rows `k0..<k0+kc`, columns `n0..<n0+nc` of B into micro-panels of `[kc × NR]` at `dst`
+/// (`NR = 2·V.lanes`), zero past the last column.
+@_alwaysEmitIntoClient @inline(__always)
+public func gemm_packBBlock_f32<V: KernelVector>(_ source: GemmBSource, k0: Int, kc: Int, n0: Int, nc: Int, n: Int,
+                                                 into dst: UnsafeMutablePointer<Float>, vector: V.Type) {
+    let nr = 2 &* V.lanes
+    switch source {
+    case let .matrix(b, ldb):
+        var j0 = 0
+        while j0 < nc {
+            let cols = min(nr, nc &- j0)
+            let panel = dst + (j0 / nr) &* kc &* nr
+            if cols == nr {
+                for kk in 0..<kc {
+                    let row = b + ((k0 &+ kk) &* ldb &+ n0 &+ j0)
+                    V(load: row).store(panel + kk &* nr)
+                    V(load: row + V.lanes).store(panel + kk &* nr + V.lanes)
+                }
+            } else {
+                for kk in 0..<kc {
+                    let row = b + ((k0 &+ kk) &* ldb &+ n0 &+ j0)
+                    let out = panel + kk &* nr
+                    for j in 0..<nr { out[j] = j < cols ? row[j] : 0 }
+                }
+            }
+            j0 &+= nr
+        }
+    case .packed:
+        break // already in place; the caller reads the panels directly
+    case let .im2col(x, w):
+        gemm_packIm2col_f32(x, w, k0: k0, kc: kc, n0: n0, nc: nc, nr: nr, into: dst)
+    }
+    _ = n
+}
+
+/// The implicit-im2col packer: rows `k0..<k0+kc`, columns `n0..<n0+nc` of the column matrix of
+/// `x` (`[C, inH, inW]`), into micro-panels `nr` wide.
+///
+/// Each row of the column matrix is, along one output row, a strided run of one input row with
+/// zeros where the window leaves the image. The packer walks those runs and cuts them at
+/// micro-panel boundaries, so every piece is a plain copy (or zero fill) between two pointers.
+@_alwaysEmitIntoClient @inline(__always)
+public func gemm_packIm2col_f32(_ x: UnsafePointer<Float>, _ w: ConvWindow, k0: Int, kc: Int, n0: Int, nc: Int, nr: Int,
+                                into dst: UnsafeMutablePointer<Float>) {
+    let area = w.kH &* w.kW
+    let panelStride = kc &* nr
+    // Zero the padding columns of the last micro-panel once.
+    if nc % nr != 0 {
+        let lastPanel = dst + (nc / nr) &* panelStride
+        for kk in 0..<kc {
+            for j in (nc % nr)..<nr { lastPanel[kk &* nr &+ j] = 0 }
+        }
+    }
+    let ohFirst = n0 / w.outW
+    let owFirst = n0 &- ohFirst &* w.outW
+    for kk in 0..<kc {
+        let k = k0 &+ kk
+        let c = k / area, r = k &- c &* area
+        let i = r / w.kW, j = r &- i &* w.kW
+        let plane = x + c &* w.inH &* w.inW
+        let ihBase = i &* w.dH &- w.padT
+        let iwBase = j &* w.dW &- w.padL
+        // Output columns ow with 0 ≤ ow·sW + iwBase < inW: [owLo, owHi).
+        let owLo = iwBase >= 0 ? 0 : min(w.outW, (-iwBase &+ w.sW &- 1) / w.sW)
+        let owHi = w.inW &- iwBase > 0 ? max(owLo, min(w.outW, (w.inW &- iwBase &- 1) / w.sW &+ 1)) : owLo
+        let rowDst = dst + kk &* nr
+        var col = 0
+        var oh = ohFirst
+        var ow = owFirst
+        while col < nc {
+            let run = min(w.outW &- ow, nc &- col)
+            let ih = oh &* w.sH &+ ihBase
+            let rowValid = ih >= 0 && ih < w.inH
+            let src = plane + (rowValid ? ih &* w.inW : 0)
+            // Pieces of the run [ow, ow+run) that stay inside one micro-panel.
+            var t = 0
+            while t < run {
+                let cc = col &+ t
+                let inPanel = cc % nr
+                let piece = min(run &- t, nr &- inPanel)
+                let out = rowDst + ((cc / nr) &* panelStride &+ inPanel)
+                let o0 = ow &+ t, o1 = o0 &+ piece
+                if !rowValid || o1 <= owLo || o0 >= owHi {
+                    for q in 0..<piece { out[q] = 0 }
+                } else {
+                    let a = max(o0, owLo), b = min(o1, owHi)
+                    var q = 0
+                    while q < a &- o0 { out[q] = 0; q &+= 1 }
+                    if w.sW == 1 {
+                        let s = src + (a &+ iwBase)
+                        let o = out + (a &- o0)
+                        for e in 0..<(b &- a) { o[e] = s[e] }
+                    } else {
+                        var iw = a &* w.sW &+ iwBase
+                        let o = out + (a &- o0)
+                        for e in 0..<(b &- a) { o[e] = src[iw]; iw &+= w.sW }
+                    }
+                    q = b &- o0
+                    while q < piece { out[q] = 0; q &+= 1 }
+                }
+                t &+= piece
+            }
+            col &+= run
+            ow = 0
+            oh &+= 1
+        }
+    }
+}
+
+/// The MR × 2V micro-kernel: `acc = A_panel[kc × MR]ᵀ · B_panel[kc × 2V]` in registers, then
+/// accumulated into / stored to C with the epilogue when `final`.
+@_alwaysEmitIntoClient @inline(__always)
+public func gemm_micro_f32<V: KernelVector>(_ kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                                            c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int,
+                                            accumulate: Bool, final: Bool, epilogue: Epilogue,
+                                            biasPerColumn: Bool, row0: Int, col0: Int,
+                                            residual: UnsafePointer<Float>?, vector: V.Type) {
+    let L = V.lanes
+    var c00 = V(broadcast: 0), c01 = V(broadcast: 0), c10 = V(broadcast: 0), c11 = V(broadcast: 0)
+    var c20 = V(broadcast: 0), c21 = V(broadcast: 0), c30 = V(broadcast: 0), c31 = V(broadcast: 0)
+    var c40 = V(broadcast: 0), c41 = V(broadcast: 0), c50 = V(broadcast: 0), c51 = V(broadcast: 0)
+    var ap = a, bp = b
+    var kk = kc
+    while kk > 0 {
+        let b0 = V(load: bp), b1 = V(load: bp + L)
+        var av = V(broadcast: ap[0]); c00 = c00.fma(av, b0); c01 = c01.fma(av, b1)
+        av = V(broadcast: ap[1]); c10 = c10.fma(av, b0); c11 = c11.fma(av, b1)
+        av = V(broadcast: ap[2]); c20 = c20.fma(av, b0); c21 = c21.fma(av, b1)
+        av = V(broadcast: ap[3]); c30 = c30.fma(av, b0); c31 = c31.fma(av, b1)
+        av = V(broadcast: ap[4]); c40 = c40.fma(av, b0); c41 = c41.fma(av, b1)
+        av = V(broadcast: ap[5]); c50 = c50.fma(av, b0); c51 = c51.fma(av, b1)
+        ap += 6
+        bp += 2 &* L
+        kk &-= 1
+    }
+    let nr = 2 &* L
+    if rows == gemmMR && cols == nr {
+        @inline(__always) func put(_ r: Int, _ x0: V, _ x1: V) {
+            let out = c + r &* ldc
+            var y0 = x0, y1 = x1
+            if accumulate { y0 = y0 + V(load: out); y1 = y1 + V(load: out + L) }
+            if final {
+                if let bias = epilogue.bias {
+                    if biasPerColumn {
+                        y0 = y0 + V(load: bias + col0); y1 = y1 + V(load: bias + col0 + L)
+                    } else {
+                        let bv = V(broadcast: bias[row0 &+ r]); y0 = y0 + bv; y1 = y1 + bv
+                    }
+                }
+                if let residual {
+                    let rp = residual + r &* epilogue.residualStride
+                    y0 = y0 + V(load: rp); y1 = y1 + V(load: rp + L)
+                }
+                y0 = epilogue.activate(y0); y1 = epilogue.activate(y1)
+            }
+            y0.store(out); y1.store(out + L)
+        }
+        put(0, c00, c01); put(1, c10, c11); put(2, c20, c21)
+        put(3, c30, c31); put(4, c40, c41); put(5, c50, c51)
+        return
+    }
+    // Edge tile: through a small buffer, element by element.
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: gemmMR &* 64) { tmp in
+        let t = tmp.baseAddress!
+        c00.store(t); c01.store(t + L); c10.store(t + nr); c11.store(t + nr + L)
+        c20.store(t + 2 &* nr); c21.store(t + 2 &* nr + L); c30.store(t + 3 &* nr); c31.store(t + 3 &* nr + L)
+        c40.store(t + 4 &* nr); c41.store(t + 4 &* nr + L); c50.store(t + 5 &* nr); c51.store(t + 5 &* nr + L)
+        for r in 0..<rows {
+            let out = c + r &* ldc
+            for j in 0..<cols {
+                var y = t[r &* nr &+ j]
+                if accumulate { y += out[j] }
+                if final {
+                    if let bias = epilogue.bias { y += biasPerColumn ? bias[col0 &+ j] : bias[row0 &+ r] }
+                    if let residual { y += residual[r &* epilogue.residualStride &+ j] }
+                    y = epilogue.activate(y)
+                }
+                out[j] = y
+            }
+        }
+    }
+}
+
+/// Computes the tiles of C in row panels `mPanels` (panel `p` is rows `p·MR ..< p·MR+MR`) and columns
+/// `columns`, fully (every K chunk, then the epilogue). Disjoint calls may run concurrently.
+/// - Parameters:
+///   - workspace: ``gemmWorkspaceCount(nr:)`` floats, owned by the calling thread.
+///   - columns: A range whose start is a multiple of `2·V.lanes` (or 0).
+@_alwaysEmitIntoClient @inline(__always)
+public func gemm_f32<V: KernelVector>(_ p: GemmProblem, mPanels: Range<Int>, columns: Range<Int>,
+                                      workspace: UnsafeMutablePointer<Float>, vector: V.Type) {
+    let nr = 2 &* V.lanes
+    let packedB = workspace
+    let packedA = workspace + gemmKC &* gemmNC
+    var n0 = columns.lowerBound
+    while n0 < columns.upperBound {
+        let nc = min(gemmNC, columns.upperBound &- n0)
+        var k0 = 0
+        repeat {
+            let kc = min(gemmKC, p.k &- k0)
+            let first = k0 == 0, last = k0 &+ kc >= p.k
+            var bBase: UnsafePointer<Float>
+            var bPanelStride: Int
+            if case let .packed(pb) = p.b {
+                // Micro-panels of [K × NR] for the whole K: chunk k0 starts k0·NR into each.
+                bBase = pb + ((n0 / nr) &* p.k &* nr &+ k0 &* nr)
+                bPanelStride = p.k &* nr
+            } else {
+                gemm_packBBlock_f32(p.b, k0: k0, kc: kc, n0: n0, nc: nc, n: p.n, into: packedB, vector: V.self)
+                bBase = UnsafePointer(packedB)
+                bPanelStride = kc &* nr
+            }
+            // Rows in blocks of `gemmMCPanels` panels (A block ≤ MC × KC: L2); within a block each
+            // B micro-panel (KC × NR: L1) is reused by every A panel of the block.
+            var pb = mPanels.lowerBound
+            while pb < mPanels.upperBound {
+                let pe = min(mPanels.upperBound, pb &+ gemmMCPanels)
+                // A panels of this block: packed at load, or packed now into the workspace.
+                var aBlock: UnsafePointer<Float>
+                var aPanelStride: Int
+                switch p.a {
+                case let .packed(pa):
+                    aBlock = pa + (pb &* gemmMR &* p.k &+ k0 &* gemmMR)
+                    aPanelStride = gemmMR &* p.k
+                case let .matrix(a, lda):
+                    var q = packedA
+                    for panel in pb..<pe {
+                        let row0 = panel &* gemmMR
+                        let rows = min(gemmMR, p.m &- row0)
+                        for kk in 0..<kc {
+                            for r in 0..<gemmMR { q[r] = r < rows ? a[(row0 &+ r) &* lda &+ k0 &+ kk] : 0 }
+                            q += gemmMR
+                        }
+                    }
+                    aBlock = UnsafePointer(packedA)
+                    aPanelStride = gemmMR &* kc
+                }
+                var j0 = 0
+                while j0 < nc {
+                    let cols = min(nr, nc &- j0)
+                    let col0 = n0 &+ j0
+                    let bPanel = bBase + (j0 / nr) &* bPanelStride
+                    for panel in pb..<pe {
+                        let row0 = panel &* gemmMR
+                        let rows = min(gemmMR, p.m &- row0)
+                        let cTile = p.c + (row0 &* p.ldc &+ col0)
+                        let res = p.epilogue.residual.map { $0 + (row0 &* p.epilogue.residualStride &+ col0) }
+                        gemm_micro_f32(kc, a: aBlock + (panel &- pb) &* aPanelStride, b: bPanel, c: cTile, ldc: p.ldc,
+                                       rows: rows, cols: cols, accumulate: !first, final: last, epilogue: p.epilogue,
+                                       biasPerColumn: p.biasPerColumn, row0: row0, col0: col0, residual: res, vector: V.self)
+                    }
+                    j0 &+= nr
+                }
+                pb = pe
+            }
+            k0 &+= kc
+        } while k0 < p.k
+        n0 &+= nc
+    }
+}

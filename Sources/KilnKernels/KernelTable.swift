@@ -1,0 +1,64 @@
+/// An instruction-set variant of Kiln's kernels.
+public enum KernelISA: String, Sendable, CaseIterable, Comparable {
+    /// SSE2 (any x86-64), 4-lane vectors, no FMA.
+    case baseline
+    /// AVX2 + FMA (Haswell, Zen and later), 8-lane vectors.
+    case avx2
+    /// AVX-512 F/BW/DQ/VL (Skylake-SP, Ice Lake, Sapphire/Emerald Rapids, Zen 4 and later), 16-lane vectors.
+    case avx512
+
+    private var rank: Int {
+        switch self {
+        case .baseline: return 0
+        case .avx2: return 1
+        case .avx512: return 2
+        }
+    }
+
+    /// Orders variants by capability.
+    public static func < (l: KernelISA, r: KernelISA) -> Bool { l.rank < r.rank }
+}
+
+/// The kernels of one ISA variant, as function values built in that variant's module (compiled with
+/// its `-target-cpu`). Obtain one from `Kiln`'s dispatch, which checks CPUID first: calling an
+/// AVX-512 table's functions on a CPU without AVX-512 traps.
+public struct KernelTable: Sendable {
+    /// The variant.
+    public let isa: KernelISA
+    /// Float lanes of the variant's vectors; GEMM micro-panels of B are `2 · lanes` wide.
+    public let lanes: Int
+    /// ``gemm_f32(_:mPanels:columns:workspace:vector:)``.
+    public let gemm: @Sendable (GemmProblem, Range<Int>, Range<Int>, UnsafeMutablePointer<Float>) -> Void
+    /// ``gemm_packB_f32(_:ldb:k:n:nr:into:)`` with this variant's panel width: `(b, ldb, k, n, dst)`.
+    public let packB: @Sendable (UnsafePointer<Float>, Int, Int, Int, UnsafeMutablePointer<Float>) -> Void
+    /// ``depthwise_f32(_:x:w:bias:y:epilogue:scratch:vector:)``.
+    public let depthwise: @Sendable (ConvWindow, UnsafePointer<Float>, UnsafePointer<Float>, Float,
+                                     UnsafeMutablePointer<Float>, Epilogue, UnsafeMutablePointer<Float>) -> Void
+
+    /// Width of a B micro-panel.
+    public var nr: Int { 2 &* lanes }
+
+    /// A table (for the variant modules).
+    public init(isa: KernelISA, lanes: Int,
+                gemm: @escaping @Sendable (GemmProblem, Range<Int>, Range<Int>, UnsafeMutablePointer<Float>) -> Void,
+                packB: @escaping @Sendable (UnsafePointer<Float>, Int, Int, Int, UnsafeMutablePointer<Float>) -> Void,
+                depthwise: @escaping @Sendable (ConvWindow, UnsafePointer<Float>, UnsafePointer<Float>, Float,
+                                                UnsafeMutablePointer<Float>, Epilogue, UnsafeMutablePointer<Float>) -> Void) {
+        self.isa = isa
+        self.lanes = lanes
+        self.gemm = gemm
+        self.packB = packB
+        self.depthwise = depthwise
+    }
+}
+
+/// The table of kernel bodies instantiated with `V`. Emitted into the calling module, so the
+/// closures are compiled with that module's CPU target: each variant module calls this once.
+@_alwaysEmitIntoClient
+public func makeKernelTable<V: KernelVector>(isa: KernelISA, vector: V.Type) -> KernelTable {
+    KernelTable(
+        isa: isa, lanes: V.lanes,
+        gemm: { p, m, n, ws in gemm_f32(p, mPanels: m, columns: n, workspace: ws, vector: V.self) },
+        packB: { b, ldb, k, n, dst in gemm_packB_f32(b, ldb: ldb, k: k, n: n, nr: 2 &* V.lanes, into: dst) },
+        depthwise: { g, x, w, bias, y, e, ws in depthwise_f32(g, x: x, w: w, bias: bias, y: y, epilogue: e, scratch: ws, vector: V.self) })
+}

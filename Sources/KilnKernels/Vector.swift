@@ -1,0 +1,152 @@
+// The vector abstraction every kernel body is written against.
+//
+// Kernel bodies in this module are generic over `KernelVector` and marked
+// `@_alwaysEmitIntoClient`: they are never compiled here. Each ISA module (KilnKernelsBaseline,
+// KilnKernelsAVX2, KilnKernelsAVX512) instantiates them with its own vector type and is built with
+// its own `-target-cpu`, so one source produces SSE2, AVX2+FMA and AVX-512 machine code.
+
+/// A float32 vector of a fixed lane count with the handful of operations kernels use.
+///
+/// Conforming types are thin wrappers around the standard library's SIMD types. `fma` is the one
+/// operation whose lowering differs by ISA: the FMA variants use a fused multiply-add (one
+/// instruction under a `-target-cpu` that has FMA), the baseline a multiply and an add (a fused
+/// multiply-add without hardware support becomes a libm call per lane).
+public protocol KernelVector {
+    /// Lanes per vector.
+    static var lanes: Int { get }
+    /// All lanes set to `value`.
+    init(broadcast value: Float)
+    /// `lanes` floats from `p` (no alignment required).
+    init(load p: UnsafePointer<Float>)
+    /// `p[0], p[2], …, p[2·(lanes−1)]`: the even elements of `2·lanes` floats (stride-2 windows).
+    init(loadEven p: UnsafePointer<Float>)
+    /// Writes the lanes to `p` (no alignment required).
+    func store(_ p: UnsafeMutablePointer<Float>)
+    /// `self + a · b`.
+    func fma(_ a: Self, _ b: Self) -> Self
+    /// Lane-wise sum.
+    static func + (l: Self, r: Self) -> Self
+    /// Lane-wise difference.
+    static func - (l: Self, r: Self) -> Self
+    /// Lane-wise product.
+    static func * (l: Self, r: Self) -> Self
+    /// Lane-wise quotient.
+    static func / (l: Self, r: Self) -> Self
+    /// `e^x`, within a few ulp; arguments are clamped to `[-87.3, 88.3]` (results stay normal and
+    /// finite), NaN passes through.
+    func exp() -> Self
+    /// Lane-wise maximum (`lo` where `self` is NaN is *not* taken: NaN passes through).
+    func clampedBelow(_ lo: Self) -> Self
+    /// Lane-wise minimum (NaN passes through).
+    func clampedAbove(_ hi: Self) -> Self
+}
+
+/// 4 lanes, separate multiply and add: the baseline that runs on any x86-64 (SSE2).
+@frozen public struct Vec4: KernelVector {
+    /// The lanes.
+    public var v: SIMD4<Float>
+    @_alwaysEmitIntoClient @inline(__always) public init(_ v: SIMD4<Float>) { self.v = v }
+    @_alwaysEmitIntoClient @inline(__always) public static var lanes: Int { 4 }
+    @_alwaysEmitIntoClient @inline(__always) public init(broadcast value: Float) { v = SIMD4(repeating: value) }
+    @_alwaysEmitIntoClient @inline(__always) public init(load p: UnsafePointer<Float>) {
+        v = UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self)
+    }
+    @_alwaysEmitIntoClient @inline(__always) public init(loadEven p: UnsafePointer<Float>) {
+        v = UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self).evenHalf
+    }
+    @_alwaysEmitIntoClient @inline(__always) public func store(_ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD4<Float>.self)
+    }
+    @_alwaysEmitIntoClient @inline(__always) public func fma(_ a: Vec4, _ b: Vec4) -> Vec4 { Vec4(v + a.v * b.v) }
+    @_alwaysEmitIntoClient @inline(__always) public static func + (l: Vec4, r: Vec4) -> Vec4 { Vec4(l.v + r.v) }
+    @_alwaysEmitIntoClient @inline(__always) public static func - (l: Vec4, r: Vec4) -> Vec4 { Vec4(l.v - r.v) }
+    @_alwaysEmitIntoClient @inline(__always) public static func * (l: Vec4, r: Vec4) -> Vec4 { Vec4(l.v * r.v) }
+    @_alwaysEmitIntoClient @inline(__always) public static func / (l: Vec4, r: Vec4) -> Vec4 { Vec4(l.v / r.v) }
+    @_alwaysEmitIntoClient @inline(__always) public func exp() -> Vec4 {
+        let c = clampedBelow(Vec4(broadcast: -87.33654475)).clampedAbove(Vec4(broadcast: 88.37626266))
+        return Vec4(kilnExp(c.v, SIMD4<Int32>.self))
+    }
+    @_alwaysEmitIntoClient @inline(__always) public func clampedBelow(_ lo: Vec4) -> Vec4 { Vec4(v.replacing(with: lo.v, where: v .< lo.v)) }
+    @_alwaysEmitIntoClient @inline(__always) public func clampedAbove(_ hi: Vec4) -> Vec4 { Vec4(v.replacing(with: hi.v, where: v .> hi.v)) }
+}
+
+/// 8 lanes with fused multiply-add: AVX2 + FMA (`ymm`).
+@frozen public struct Vec8: KernelVector {
+    /// The lanes.
+    public var v: SIMD8<Float>
+    @_alwaysEmitIntoClient @inline(__always) public init(_ v: SIMD8<Float>) { self.v = v }
+    @_alwaysEmitIntoClient @inline(__always) public static var lanes: Int { 8 }
+    @_alwaysEmitIntoClient @inline(__always) public init(broadcast value: Float) { v = SIMD8(repeating: value) }
+    @_alwaysEmitIntoClient @inline(__always) public init(load p: UnsafePointer<Float>) {
+        v = UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+    }
+    @_alwaysEmitIntoClient @inline(__always) public init(loadEven p: UnsafePointer<Float>) {
+        v = UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self).evenHalf
+    }
+    @_alwaysEmitIntoClient @inline(__always) public func store(_ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+    }
+    @_alwaysEmitIntoClient @inline(__always) public func fma(_ a: Vec8, _ b: Vec8) -> Vec8 { Vec8(v.addingProduct(a.v, b.v)) }
+    @_alwaysEmitIntoClient @inline(__always) public static func + (l: Vec8, r: Vec8) -> Vec8 { Vec8(l.v + r.v) }
+    @_alwaysEmitIntoClient @inline(__always) public static func - (l: Vec8, r: Vec8) -> Vec8 { Vec8(l.v - r.v) }
+    @_alwaysEmitIntoClient @inline(__always) public static func * (l: Vec8, r: Vec8) -> Vec8 { Vec8(l.v * r.v) }
+    @_alwaysEmitIntoClient @inline(__always) public static func / (l: Vec8, r: Vec8) -> Vec8 { Vec8(l.v / r.v) }
+    @_alwaysEmitIntoClient @inline(__always) public func exp() -> Vec8 {
+        let c = clampedBelow(Vec8(broadcast: -87.33654475)).clampedAbove(Vec8(broadcast: 88.37626266))
+        return Vec8(kilnExp(c.v, SIMD8<Int32>.self))
+    }
+    @_alwaysEmitIntoClient @inline(__always) public func clampedBelow(_ lo: Vec8) -> Vec8 { Vec8(v.replacing(with: lo.v, where: v .< lo.v)) }
+    @_alwaysEmitIntoClient @inline(__always) public func clampedAbove(_ hi: Vec8) -> Vec8 { Vec8(v.replacing(with: hi.v, where: v .> hi.v)) }
+}
+
+/// 16 lanes with fused multiply-add: AVX-512 (`zmm`).
+@frozen public struct Vec16: KernelVector {
+    /// The lanes.
+    public var v: SIMD16<Float>
+    @_alwaysEmitIntoClient @inline(__always) public init(_ v: SIMD16<Float>) { self.v = v }
+    @_alwaysEmitIntoClient @inline(__always) public static var lanes: Int { 16 }
+    @_alwaysEmitIntoClient @inline(__always) public init(broadcast value: Float) { v = SIMD16(repeating: value) }
+    @_alwaysEmitIntoClient @inline(__always) public init(load p: UnsafePointer<Float>) {
+        v = UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+    }
+    @_alwaysEmitIntoClient @inline(__always) public init(loadEven p: UnsafePointer<Float>) {
+        v = UnsafeRawPointer(p).loadUnaligned(as: SIMD32<Float>.self).evenHalf
+    }
+    @_alwaysEmitIntoClient @inline(__always) public func store(_ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
+    }
+    @_alwaysEmitIntoClient @inline(__always) public func fma(_ a: Vec16, _ b: Vec16) -> Vec16 { Vec16(v.addingProduct(a.v, b.v)) }
+    @_alwaysEmitIntoClient @inline(__always) public static func + (l: Vec16, r: Vec16) -> Vec16 { Vec16(l.v + r.v) }
+    @_alwaysEmitIntoClient @inline(__always) public static func - (l: Vec16, r: Vec16) -> Vec16 { Vec16(l.v - r.v) }
+    @_alwaysEmitIntoClient @inline(__always) public static func * (l: Vec16, r: Vec16) -> Vec16 { Vec16(l.v * r.v) }
+    @_alwaysEmitIntoClient @inline(__always) public static func / (l: Vec16, r: Vec16) -> Vec16 { Vec16(l.v / r.v) }
+    @_alwaysEmitIntoClient @inline(__always) public func exp() -> Vec16 {
+        let c = clampedBelow(Vec16(broadcast: -87.33654475)).clampedAbove(Vec16(broadcast: 88.37626266))
+        return Vec16(kilnExp(c.v, SIMD16<Int32>.self))
+    }
+    @_alwaysEmitIntoClient @inline(__always) public func clampedBelow(_ lo: Vec16) -> Vec16 { Vec16(v.replacing(with: lo.v, where: v .< lo.v)) }
+    @_alwaysEmitIntoClient @inline(__always) public func clampedAbove(_ hi: Vec16) -> Vec16 { Vec16(v.replacing(with: hi.v, where: v .> hi.v)) }
+}
+
+/// `e^x` lane by lane (Cephes' `expf` scheme, as Kiln's `exp8_f32`): `x = n·ln2 + r` with
+/// `n = round(x·log₂e)` found by adding 1.5·2²³ (plain vector adds; SIMD rounding needs SSE4.1),
+/// `ln2` split in two so the reduction is exact without FMA, a degree-6 polynomial for `e^r` on
+/// `|r| ≤ ln2/2`, and `2ⁿ` built in the exponent bits. The caller clamps `x` to `[-87.3, 88.3]`
+/// (with the concrete vector type: generic SIMD comparisons compile to lane-by-lane loops).
+@_alwaysEmitIntoClient @inline(__always)
+public func kilnExp<F: SIMD, I: SIMD>(_ x: F, _: I.Type) -> F where F.Scalar == Float, I.Scalar == Int32 {
+    let magic = F(repeating: 12_582_912)
+    let t = x * 1.44269504088896341 + magic
+    let n = t - magic
+    let r = (x - n * 0.693359375) - n * -2.12194440e-4
+    let r2 = r * r
+    var p = 1.9875691500e-4 * r + 1.3981999507e-3
+    p = p * r + 8.3334519073e-3
+    p = p * r + 4.1665795894e-2
+    p = p * r + 1.6666665459e-1
+    p = p * r + 5.0000001201e-1
+    let er = p * r2 + r + 1
+    let ni = unsafeBitCast(t, to: I.self) &- unsafeBitCast(magic, to: I.self)
+    let bits = (ni &+ I(repeating: 127)) &<< I(repeating: 23)
+    return er * unsafeBitCast(bits, to: F.self)
+}

@@ -1,0 +1,10 @@
+// The avx2 variant: KilnKernels' generic bodies instantiated with `Vec8` and compiled with this
+// module's own CPU target (Package.swift). Only reached after Kiln's CPUID check.
+import KilnKernels
+
+/// The avx2 kernel table.
+public func avx2KernelTable() -> KernelTable { makeKernelTable(isa: .avx2, vector: Vec8.self) }
+
+/// The 16-lane kernel bodies compiled for AVX2 (two `ymm` per vector), labelled `.avx512`: lets the
+/// tests check the AVX-512 variant's arithmetic (its `Vec16` instantiation) on a CPU without AVX-512.
+public func avx2Wide16KernelTable() -> KernelTable { makeKernelTable(isa: .avx512, vector: Vec16.self) }

@@ -1,0 +1,159 @@
+import XCTest
+@testable import Kiln
+import KilnKernels
+import KilnTestSupport
+
+/// Kiln's own kernels (`KilnKernels`) on every ISA variant this CPU can run — plus the 16-lane
+/// (AVX-512) bodies compiled for AVX2, so the AVX-512 arithmetic is checked on CPUs without it —
+/// against the naive references of `KilnTestSupport`, on random problems that sweep tile edges.
+final class KernelVariantTests: XCTestCase {
+    /// Every table to test, with a label.
+    private var tables: [(String, KernelTable)] {
+        var r: [(String, KernelTable)] = KernelDispatch.supported.map { ($0.rawValue, KernelDispatch.table($0)) }
+        if !KernelDispatch.supported.contains(.avx512), let wide = KernelDispatch.avx2Wide16 { r.append(("avx2-16-lane", wide)) }
+        return r
+    }
+
+    func testDispatchChoosesASupportedVariant() {
+        XCTAssertTrue(KernelDispatch.supported.contains(KernelDispatch.defaultISA))
+        XCTAssertEqual(KernelDispatch.table(.baseline).isa, .baseline)
+        // Asking for more than the CPU has falls back to the best supported variant.
+        XCTAssertTrue(KernelDispatch.supported.contains(KernelDispatch.table(.avx512).isa))
+        XCTAssertFalse(KernelDispatch.cpuName.isEmpty)
+    }
+
+    // MARK: GEMM
+
+    /// `C = act(A·B + bias + residual)` for packed and row-major A, row-major and packed B, sizes
+    /// around the MR × NR tile and the KC chunk. Tolerance `.gemm` (1e-5 abs + rel) against a
+    /// double-precision reference.
+    func testGemmMatchesReference() throws {
+        var r = SeededGenerator(seed: 91)
+        for (label, t) in tables {
+            for i in 0..<60 {
+                let m = r.pick([1, 5, 6, 7, 13, 64, 130]), n = r.pick([1, 15, t.nr, t.nr + 1, 33, 300]), k = r.pick([0, 1, 7, 256, 257, 600])
+                let a = r.floats(m * k), b = r.floats(k * n), bias = r.floats(max(m, n)), res = r.floats(m * n)
+                let useBias = i % 3 != 0, perColumn = i % 4 == 1, useResidual = i % 5 == 2
+                let activation: Epilogue.Activation = [.none, .relu, .clip, .hardSwish][i % 4]
+                var expected = [Float](repeating: 0, count: m * n)
+                for row in 0..<m {
+                    for col in 0..<n {
+                        var s = 0.0
+                        for kk in 0..<k { s += Double(a[row * k + kk]) * Double(b[kk * n + col]) }
+                        var y = Float(s)
+                        if useBias { y += perColumn ? bias[col] : bias[row] }
+                        if useResidual { y += res[row * n + col] }
+                        expected[row * n + col] = Epilogue(activation: activation, lo: -0.5, hi: 0.7).activate(y)
+                    }
+                }
+                let packedA = UnsafeMutablePointer<Float>.allocate(capacity: max(1, gemmPackedACount(m: m, k: k)))
+                let packedB = UnsafeMutablePointer<Float>.allocate(capacity: max(1, gemmPackedBCount(k: k, n: n, nr: t.nr)))
+                defer { packedA.deallocate(); packedB.deallocate() }
+                var c = [Float](repeating: .nan, count: m * n)
+                a.withUnsafeBufferPointer { ap in
+                    b.withUnsafeBufferPointer { bp in
+                        bias.withUnsafeBufferPointer { biasp in
+                            res.withUnsafeBufferPointer { rp in
+                                gemm_packA_f32(ap.baseAddress!, lda: max(k, 1), m: m, k: k, into: packedA)
+                                t.packB(bp.baseAddress!, n, k, n, packedB)
+                                c.withUnsafeMutableBufferPointer { cp in
+                                    let e = Epilogue(bias: useBias ? biasp.baseAddress : nil, residual: useResidual ? rp.baseAddress : nil,
+                                                     residualStride: n, activation: activation, lo: -0.5, hi: 0.7)
+                                    let aSource: GemmASource = i % 2 == 0 ? .packed(packedA) : .matrix(ap.baseAddress!, lda: max(k, 1))
+                                    let bSource: GemmBSource = i % 3 == 1 ? .packed(packedB) : .matrix(bp.baseAddress!, ldb: n)
+                                    let p = GemmProblem(m: m, n: n, k: k, a: aSource, b: bSource, c: cp.baseAddress!, ldc: n,
+                                                        epilogue: e, biasPerColumn: perColumn)
+                                    KilnGemm.run(p, kernels: t, context: ExecutionContext(threads: 1 + i % 2))
+                                }
+                            }
+                        }
+                    }
+                }
+                assertClose(try Tensor(shape: [m, n], scalars: c), try Tensor(shape: [m, n], scalars: expected), .gemm,
+                            "\(label) case \(i): m \(m) n \(n) k \(k) bias \(useBias) perColumn \(perColumn) residual \(useResidual) \(activation)")
+            }
+        }
+    }
+
+    // MARK: Planned convolution
+
+    /// ``PlannedConv`` (packed weights, implicit im2col, depthwise kernel, fused epilogue) equals
+    /// the naive reference convolution on random problems, on every variant, at 1 and 2 threads,
+    /// with a fused activation and with a fused residual. Tolerance `.gemm`.
+    func testPlannedConvMatchesReference() throws {
+        var r = SeededGenerator(seed: 4242)
+        var depthwise = 0, gemm = 0
+        for i in 0..<90 {
+            let kind = i % 3 // 0 depthwise, 1 general, 2 pointwise
+            let group: Int, c: Int, m: Int
+            switch kind {
+            case 0: c = r.pick([1, 3, 8, 17]); group = c; m = c * r.pick([1, 1, 2])
+            case 1 where i % 9 == 1: group = 2; c = 2 * r.pick([1, 3]); m = 2 * r.pick([1, 5])
+            default: group = 1; c = r.pick([1, 3, 16, 17]); m = r.pick([1, 6, 7, 19])
+            }
+            let kh = kind == 2 ? 1 : r.pick([1, 3, 3, 5, 7]), kw = kind == 2 ? 1 : r.pick([1, 3, 3, 5])
+            let strides = kind == 2 ? [1, 1] : [r.pick([1, 1, 2, 3]), r.pick([1, 1, 2, 3])]
+            let dilations = i % 7 == 3 ? [2, 2] : [1, 1]
+            let pads = kind == 2 ? [0, 0, 0, 0] : [r.int(0...2), r.int(0...2), r.int(0...2), r.int(0...2)]
+            let n = r.pick([1, 1, 2])
+            let h = max(r.pick([1, 4, 7, 9, 14, 23]), (kh - 1) * dilations[0] + 1)
+            let w = max(r.pick([1, 5, 7, 8, 16, 17, 31, 40]), (kw - 1) * dilations[1] + 1)
+            let x = r.tensor([n, c, h, w]), wt = r.tensor([m, c / group, kh, kw], scale: 0.5)
+            let bias = i % 4 == 0 ? nil : r.tensor([m])
+            let values: [String: AttributeValue] = ["group": .int(group), "strides": .ints(strides), "pads": .ints(pads),
+                                                    "dilations": .ints(dilations)]
+            let plain = try referenceConv2D(input: x, weight: wt, bias: bias, strides: strides, pads: pads,
+                                            dilations: dilations, group: group)
+            let residual = r.tensor(plain.shape)
+            let activation: FusedActivation = [.none, .relu, .clip(min: -0.3, max: 0.8)][i % 3]
+            let withResidual = i % 2 == 1
+            var expectedValues = try plain.scalars(as: Float.self)
+            let rv = try residual.scalars(as: Float.self)
+            for q in expectedValues.indices {
+                let v = expectedValues[q] + (withResidual ? rv[q] : 0)
+                expectedValues[q] = applyActivation(v, activation)
+            }
+            let expected = try Tensor(shape: plain.shape, scalars: expectedValues)
+            let conv = try Conv(attributes: Attributes(op: "Conv", node: "test", values)).fused(with: activation) as! Conv
+            for (label, t) in tables {
+                let planned = try PlannedConv(conv, weight: wt, bias: bias, kernels: t, node: "test")
+                if planned.isDepthwise { depthwise += 1 } else { gemm += 1 }
+                for threads in [1, 2] {
+                    let inputs: [Tensor?] = withResidual ? [x, wt, bias, residual] : [x, wt, bias]
+                    let y = try planned.run(inputs, context: ExecutionContext(threads: threads))[0]
+                    assertClose(y, expected, .gemm,
+                                "\(label) case \(i): N\(n) C\(c) H\(h) W\(w) M\(m) g\(group) k\(kh)x\(kw) s\(strides) d\(dilations) p\(pads) residual \(withResidual) \(activation) threads \(threads)")
+                }
+            }
+        }
+        XCTAssertGreaterThan(depthwise, 20)
+        XCTAssertGreaterThan(gemm, 40)
+    }
+
+    /// A residual whose shape differs from the output (a broadcast `Add`) is added after the
+    /// convolution with broadcasting, and the activation still comes last.
+    func testBroadcastResidualFallsBackExactly() throws {
+        var r = SeededGenerator(seed: 8)
+        let x = r.tensor([1, 4, 6, 6]), wt = r.tensor([5, 4, 3, 3]), b = r.tensor([5]), res = r.tensor([1, 5, 1, 1])
+        let values: [String: AttributeValue] = ["pads": .ints([1, 1, 1, 1])]
+        let conv = try Conv(attributes: Attributes(op: "Conv", node: "test", values)).fused(with: .relu) as! Conv
+        let plain = try referenceConv2D(input: x, weight: wt, bias: b, strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1], group: 1)
+        let sum = try broadcastArithmetic(.add, plain, res, op: "Add", context: ExecutionContext())
+        let expected = try Tensor(shape: sum.shape, scalars: try sum.scalars(as: Float.self).map { max($0, 0) })
+        let planned = try PlannedConv(conv, weight: wt, bias: b, kernels: KernelDispatch.table(), node: "test")
+        assertClose(try planned.run([x, wt, b, res], context: ExecutionContext())[0], expected, .gemm)
+        assertClose(try conv.run([x, wt, b, res], context: ExecutionContext())[0], expected, .gemm)
+    }
+}
+
+private extension SeededGenerator {
+    mutating func int(_ range: ClosedRange<Int>) -> Int {
+        range.lowerBound + Int(next() % UInt64(range.upperBound - range.lowerBound + 1))
+    }
+    mutating func pick<T>(_ values: [T]) -> T { values[int(0...(values.count - 1))] }
+    mutating func float(_ scale: Float = 1) -> Float { (Float(next() >> 40) / Float(1 << 24) * 2 - 1) * scale }
+    mutating func floats(_ n: Int) -> [Float] { (0..<n).map { _ in float() } }
+    mutating func tensor(_ shape: [Int], scale: Float = 1) -> Tensor {
+        try! Tensor(shape: shape, scalars: (0..<shape.reduce(1, *)).map { _ in float(scale) })
+    }
+}
