@@ -85,6 +85,53 @@ final class OptimizerTests: XCTestCase {
         XCTAssertEqual(counts, ["Swish": 1])
     }
 
+    /// ResNet's block tail `Relu(Add(Conv(x), x))` becomes one Conv (residual and ReLU in its
+    /// epilogue); so does MobileNetV2's `Add(Conv(x), x)` without activation.
+    func testResidualAddAndActivationFuseIntoConv() throws {
+        for relu in [true, false] {
+            var w = ArtifactWriter()
+            w.inputs = [ValueInfo(name: "x", dtype: .float32, shape: [.symbol("N"), .fixed(5), .fixed(7), .fixed(9)])]
+            w.outputs = [ValueInfo(name: "y", dtype: .float32, shape: [.symbol("N"), .fixed(5), .fixed(7), .fixed(9)])]
+            w.tensors = [("w", try random([5, 5, 3, 3])), ("b", try random([5]))]
+            w.nodes = [node("conv", "Conv", ["x", "w", "b"], ["c"], ["pads": .ints([1, 1, 1, 1])]),
+                       node("add", "Add", ["c", "x"], [relu ? "s" : "y"])]
+            if relu { w.nodes.append(node("relu", "Relu", ["s"], ["y"])) }
+            let counts = try check(w, input: try random([2, 5, 7, 9]))
+            XCTAssertEqual(counts, ["Conv": 1], "relu \(relu)")
+        }
+    }
+
+    /// A residual that only broadcasts to the Conv's output is still folded, and added with
+    /// broadcasting: the result is unchanged.
+    func testBroadcastResidualKeepsTheResult() throws {
+        var w = ArtifactWriter()
+        w.inputs = [ValueInfo(name: "x", dtype: .float32, shape: [.symbol("N"), .fixed(3), .fixed(6), .fixed(6)])]
+        w.outputs = [ValueInfo(name: "y", dtype: .float32, shape: [.symbol("N"), .fixed(4), .fixed(6), .fixed(6)])]
+        w.tensors = [("w", try random([4, 3, 1, 1])), ("r", try random([1, 4, 1, 1]))]
+        w.nodes = [node("conv", "Conv", ["x", "w"], ["c"]), node("add", "Add", ["r", "c"], ["s"]), node("relu", "Relu", ["s"], ["y"])]
+        let counts = try check(w, input: try random([2, 3, 6, 6]))
+        XCTAssertEqual(counts, ["Conv": 1])
+    }
+
+    /// EfficientNet's `Conv → Sigmoid/Mul` (SiLU), MobileNetV3's `Conv → HardSwish` and a bare
+    /// `Conv → Sigmoid` fuse into the Conv's epilogue.
+    func testSiLUHardSwishAndSigmoidFuseIntoConv() throws {
+        for kind in ["silu", "HardSwish", "Sigmoid"] {
+            var w = ArtifactWriter()
+            w.inputs = [ValueInfo(name: "x", dtype: .float32, shape: [.symbol("N"), .fixed(3), .fixed(8), .fixed(8)])]
+            w.outputs = [ValueInfo(name: "y", dtype: .float32, shape: [.symbol("N"), .fixed(6), .fixed(8), .fixed(8)])]
+            w.tensors = [("w", try random([6, 3, 3, 3])), ("b", try random([6]))]
+            w.nodes = [node("conv", "Conv", ["x", "w", "b"], ["c"], ["pads": .ints([1, 1, 1, 1])])]
+            if kind == "silu" {
+                w.nodes += [node("sig", "Sigmoid", ["c"], ["s"]), node("mul", "Mul", ["c", "s"], ["y"])]
+            } else {
+                w.nodes.append(node("act", kind, ["c"], ["y"]))
+            }
+            let counts = try check(w, input: try random([2, 3, 8, 8], -4...4), tolerance: .transcendental)
+            XCTAssertEqual(counts, ["Conv": 1], kind)
+        }
+    }
+
     func testIdentityDropoutAndConstantSubgraphsDisappear() throws {
         var w = ArtifactWriter()
         w.inputs = [ValueInfo(name: "x", dtype: .float32, shape: [.fixed(2), .fixed(6)])]

@@ -7,6 +7,20 @@ enum FusedActivation: Sendable, Equatable {
     case relu
     /// `min(max(x, min), max)` (ONNX `Clip`; ReLU6 is `clip(0, 6)`).
     case clip(min: Float, max: Float)
+    /// ONNX `HardSwish`: `x · clip(x + 3, 0, 6) / 6` (Conv only).
+    case hardSwish
+    /// SiLU, ONNX `Swish` with α = 1: `x · σ(x)` (Conv only).
+    case silu
+    /// ONNX `Sigmoid`: `1 / (1 + e^−x)` (Conv only).
+    case sigmoid
+
+    /// Whether a `Gemm` can apply it (its epilogue implements the clamps only).
+    var isClamp: Bool {
+        switch self {
+        case .none, .relu, .clip: return true
+        case .hardSwish, .silu, .sigmoid: return false
+        }
+    }
 
     /// Attribute names the optimizer uses to carry the fusion on a node (internal; never written
     /// to artifacts, and rejected by op decoders if found there).
@@ -21,6 +35,9 @@ enum FusedActivation: Sendable, Equatable {
         let hi = attributes.values.removeValue(forKey: maxAttribute)
         switch (kind, lo, hi) {
         case (.string("relu"), _, _): return .relu
+        case (.string("hardswish"), _, _): return .hardSwish
+        case (.string("silu"), _, _): return .silu
+        case (.string("sigmoid"), _, _): return .sigmoid
         case (.string("clip"), .float(let a)?, .float(let b)?): return .clip(min: a, max: b)
         default: throw attributes.error("malformed fused activation attributes")
         }
@@ -31,6 +48,9 @@ enum FusedActivation: Sendable, Equatable {
         switch self {
         case .none: return [:]
         case .relu: return [Self.kindAttribute: .string("relu")]
+        case .hardSwish: return [Self.kindAttribute: .string("hardswish")]
+        case .silu: return [Self.kindAttribute: .string("silu")]
+        case .sigmoid: return [Self.kindAttribute: .string("sigmoid")]
         case let .clip(a, b): return [Self.kindAttribute: .string("clip"), Self.minAttribute: .float(a), Self.maxAttribute: .float(b)]
         }
     }

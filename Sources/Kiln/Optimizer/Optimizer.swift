@@ -17,8 +17,9 @@ enum Optimizer {
         OptimizerPass(name: "foldConstants", apply: { g, r in try foldConstants(g, registry: r) }),
         OptimizerPass(name: "foldPadIntoConv", apply: { g, _ in foldPadIntoConv(g) }),
         OptimizerPass(name: "foldBatchNormIntoConv", apply: { g, _ in try foldBatchNormIntoConv(g) }),
-        OptimizerPass(name: "fuseActivation", apply: { g, _ in fuseActivation(g) }),
         OptimizerPass(name: "fuseSiLU", apply: { g, _ in fuseSiLU(g) }),
+        OptimizerPass(name: "fuseResidualAdd", apply: { g, _ in fuseResidualAdd(g) }),
+        OptimizerPass(name: "fuseActivation", apply: { g, _ in fuseActivation(g) }),
         OptimizerPass(name: "eliminateDeadNodes", apply: { g, _ in eliminateDeadNodes(g) }),
     ]
 

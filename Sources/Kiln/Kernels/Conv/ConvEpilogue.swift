@@ -11,6 +11,12 @@ func applyActivation(_ v: SIMD8<Float>, _ activation: FusedActivation) -> SIMD8<
         let l = SIMD8<Float>(repeating: lo), h = SIMD8<Float>(repeating: hi)
         let a = v.replacing(with: l, where: v .< l)
         return a.replacing(with: h, where: a .> h)
+    case .hardSwish:
+        return HardSwishF32().apply(v)
+    case .silu:
+        return v * sigmoid8_f32(v)
+    case .sigmoid:
+        return sigmoid8_f32(v)
     }
 }
 
@@ -25,6 +31,12 @@ func applyActivation(_ v: Float, _ activation: FusedActivation) -> Float {
     case let .clip(lo, hi):
         let a = v < lo ? lo : v
         return a > hi ? hi : a
+    case .hardSwish:
+        return HardSwishF32().apply(v)
+    case .silu:
+        return v * sigmoidScalar(v)
+    case .sigmoid:
+        return sigmoidScalar(v)
     }
 }
 

@@ -34,6 +34,10 @@ func gemmApplyActivation_f32(_ y: UnsafeMutablePointer<Float>, count: Int, _ act
     case .none: return
     case .relu: lo = 0; hi = .infinity
     case let .clip(min, max): lo = min; hi = max
+    case .hardSwish, .silu, .sigmoid:
+        // Never fused into a Gemm (Optimizer.fuseActivation); kept exact if it ever is.
+        for i in 0..<count { y[i] = applyActivation(y[i], activation) }
+        return
     }
     let vlo = SIMD8<Float>(repeating: lo), vhi = SIMD8<Float>(repeating: hi)
     var i = 0
