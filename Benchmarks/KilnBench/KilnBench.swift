@@ -61,13 +61,14 @@ struct KilnBench: ParsableCommand {
             "mean_ms": samples.reduce(0, +) / Double(samples.count) * 1e3,
             "throughput_per_s": Double(batch) / p50, "gmacs": Double(macs) / 1e9,
             "gflops": 2 * Double(macs) / p50 / 1e9,
-            "arena_bytes": m.arenaBytes(for: feeds) ?? 0, "blas": BLASInfo.description,
+            "arena_bytes": m.arenaBytes(for: feeds) ?? 0, "blas": BLASInfo.description, "kernels": BLASInfo.kernelDescription,
         ]
         if json {
             let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
             print("\(url.lastPathComponent): threads \(threads), batch \(batch), \(samples.count) iterations after \(warmup) warm-up")
+            print(BLASInfo.kernelDescription)
             print(BLASInfo.description)
             print(String(format: "load %.1f ms, first inference %.1f ms", loadSeconds * 1e3, firstSeconds * 1e3))
             print(String(format: "latency ms: min %.2f  p50 %.2f  p90 %.2f  p99 %.2f", samples[0] * 1e3, p50 * 1e3, pct(90) * 1e3, pct(99) * 1e3))

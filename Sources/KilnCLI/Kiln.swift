@@ -65,6 +65,7 @@ struct Inspect: ParsableCommand {
         var counts: [String: Int] = [:]
         for n in a.nodes { counts[n.op, default: 0] += 1 }
         print("nodes:  \(a.nodes.count) stored, \(m.plannedStepCount) after optimization")
+        print("runs on: \(BLASInfo.kernelDescription); \(BLASInfo.description)")
         print("ops:    " + counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", "))
         let selftestNames = Set((a.selfTest?.inputs.values.map { $0 } ?? []) + (a.selfTest?.outputs.values.map { $0 } ?? []))
         let weights = a.records.filter { !selftestNames.contains($0.name) }

@@ -187,6 +187,28 @@ public enum BLASInfo {
     public static var description: String {
         _ = Sgemm.singleThreaded
         let forced = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { " (forced by OPENBLAS_CORETYPE=\($0))" } ?? ""
-        return "OpenBLAS \(BLASCore.name) kernels\(forced)"
+        var weaker = ""
+        if let core = coreISA, let best = KernelDispatch.supported.last, core < best {
+            weaker = "; weaker than this CPU (\(best.rawValue)): Kiln's own kernels run the convolutions"
+        }
+        return "OpenBLAS \(BLASCore.name) kernels\(forced)\(weaker)"
+    }
+
+    /// The widest vector ISA of OpenBLAS's kernel set, when the name is known: an OpenBLAS older
+    /// than the CPU (Debian 12's 0.3.21 on Sapphire/Emerald Rapids, Zen 4) falls back to `Prescott`.
+    static var coreISA: KernelISA? {
+        let name = BLASCore.name.lowercased()
+        if ["skylakex", "cooperlake", "sapphirerapids"].contains(name) { return .avx512 }
+        if ["haswell", "zen", "excavator", "steamroller"].contains(name) { return .avx2 }
+        if ["prescott", "core2", "penryn", "dunnington", "nehalem", "atom", "barcelona", "opteron", "opteron_sse3",
+            "athlon", "katmai", "coppermine", "northwood", "sandybridge", "bulldozer", "piledriver", "bobcat"].contains(name) {
+            return .baseline
+        }
+        return nil
+    }
+
+    /// Kiln's own kernel variant and the CPU, e.g. `Kiln kernels avx2 on AMD EPYC 7B13`.
+    public static var kernelDescription: String {
+        "Kiln kernels \(KernelDispatch.defaultISA.rawValue) on \(KernelDispatch.cpuName) (supported: \(KernelDispatch.supported.map(\.rawValue).joined(separator: ", ")))"
     }
 }
