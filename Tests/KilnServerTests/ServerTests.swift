@@ -212,6 +212,9 @@ final class ServerTests: XCTestCase {
         }
         try await Task.sleep(for: .milliseconds(30))
         await s.server.shutdown()
+        // Readiness turns 503 as soon as the drain begins.
+        let deadline = Date().addingTimeInterval(2)
+        while s.server.isReady && Date() < deadline { try await Task.sleep(for: .milliseconds(5)) }
         XCTAssertFalse(s.server.isReady)
         let statuses = try await inflight.value
         XCTAssertEqual(statuses, Array(repeating: 200, count: 6))

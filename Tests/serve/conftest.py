@@ -22,7 +22,7 @@ class Server:
     def __init__(self, *flags, timeout=120):
         self.log = []
         self.proc = subprocess.Popen(
-            [str(BUILD / "kiln-serve"), str(MODEL), "--port", "0", "--log-format", "json", *flags],
+            [str(BUILD / "kiln-serve"), str(MODEL), "--port", "0", "--threads", "1", "--log-format", "json", *flags],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         self.port = None
         ready = threading.Event()

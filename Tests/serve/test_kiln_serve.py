@@ -36,12 +36,13 @@ def chelsea(tmp_path_factory):
     """The preprocessed tensor of chelsea.png and `kiln run`'s logits for it."""
     d = tmp_path_factory.mktemp("chelsea")
     kiln("preprocess", MODEL, IMAGES / "chelsea.png", "--output", d / "x.npy")
-    kiln("run", MODEL, "--input", f"input={d / 'x.npy'}", "--output-dir", d / "out")
+    # The server runs each inference on one thread (its default on this quota); so does the reference.
+    kiln("run", MODEL, "--threads", "1", "--input", f"input={d / 'x.npy'}", "--output-dir", d / "out")
     return np.load(d / "x.npy"), np.load(d / "out" / "logits.npy")
 
 
 def classify_reference(image):
-    doc = json.loads(kiln("classify", "--model", MODEL, image, "--json", "--top", "5"))
+    doc = json.loads(kiln("classify", "--model", MODEL, image, "--json", "--top", "5", "--threads", "1"))
     return doc["results"][0]["top"]
 
 
@@ -149,7 +150,7 @@ def test_bad_input_gets_json_error_and_server_keeps_serving(server, case):
 
 
 def test_limits_body_and_pixels():
-    s = Server("--max-body-bytes", "300000", "--max-image-pixels", "100000")
+    s = Server("--max-body-bytes", "300000", "--max-image-pixels", "100000", "--no-verify")
     try:
         status, _, data = call(s, "POST", f"/predictions/{NAME}", bytes(400000))
         assert status == 413 and "limit" in json.loads(data)["error"]
@@ -193,7 +194,7 @@ def hammer(server, n_threads, per_thread, results, image, stop=None):
 
 
 def test_full_queue_gets_429():
-    s = Server("--workers", "1", "--max-queue", "1")
+    s = Server("--workers", "1", "--max-queue", "1", "--no-verify")
     try:
         results = []
         for t in hammer(s, 12, 4, results, (IMAGES / "chelsea.png").read_bytes()):
@@ -207,10 +208,12 @@ def test_full_queue_gets_429():
 
 
 def test_sigterm_under_load_drains():
-    s = Server("--workers", "2", "--drain-delay", "0.5", "--max-queue", "256")
+    s = Server("--workers", "2", "--drain-delay", "0.5", "--max-queue", "256", "--no-verify")
     results, stop = [], threading.Event()
     threads = hammer(s, 8, 1000, results, (IMAGES / "chelsea.png").read_bytes(), stop)
-    time.sleep(1.5)
+    deadline = time.monotonic() + 30
+    while len(results) < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
     t0 = time.monotonic()
     code = s.terminate(timeout=60)
     elapsed = time.monotonic() - t0
@@ -221,7 +224,7 @@ def test_sigterm_under_load_drains():
     assert elapsed < 30
     answered = [r[0] for r in results if isinstance(r[0], int)]
     refused = [r[0] for r in results if not isinstance(r[0], int)]
-    assert len(answered) > 10
+    assert len(answered) >= 4
     # Every request the server accepted was answered 200; only connections made after the
     # listener closed fail (refused or closed before any response).
     assert all(st == 200 for st in answered), answered
