@@ -53,6 +53,10 @@ $(VENV)/bin/kiln-export: exporter/pyproject.toml
 	$(VENV)/bin/pip install -q -e './exporter[selftest]' pytest
 	touch $@
 
+# DocC for Kiln and KilnServer with the toolchain's docc; any warning fails (docs/build-docs.sh).
+docs:
+	docs/build-docs.sh
+
 # The kiln-serve end-to-end tests use the unmodified Triton client and prometheus_client's parser.
 $(VENV)/.serve-deps: $(VENV)/bin/kiln-export
 	$(VENV)/bin/pip install -q 'tritonclient[http]' prometheus_client pyyaml

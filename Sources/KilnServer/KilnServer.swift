@@ -53,6 +53,8 @@ public final class InferenceServer: Sendable {
     /// - Parameters:
     ///   - urls: `.kiln` files; each file's stem is its model name.
     ///   - configuration: Threads per inference, `verify`, warm-up runs.
+    ///   - logger: Receives one line per loaded model (load time, SHA-256, self-test).
+    /// - Returns: The models in the order of `urls`.
     /// - Throws: ``LoadError`` (a self-test drift, two models of one name) or the `KilnError` of a
     ///   file that does not load.
     public static func loadModels(at urls: [URL], configuration: ServerConfiguration, logger: Logger) throws -> [ServedModel] {
