@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Load test for kiln-serve and the FastAPI + ONNX Runtime peer, measured in one run on one machine.
 
-For each server, with `hey` (Debian package `hey`) posting the bundled cat photo to
+For each server, with `hey` (Debian package `hey`; staggered single-worker processes, see `hey()`) posting the bundled cat photo to
 `POST /predictions/{model}` on 127.0.0.1:
   1. 60 s at a constant 50 requests/s: p50, p99, errors;
   2. a rate sweep (20 s per step) for the highest rate whose p99 stays under 50 ms with no errors;
@@ -64,14 +64,30 @@ def wait_ready(port, proc, timeout=180):
     raise RuntimeError(f"server on {port} not ready after {timeout} s")
 
 
-def hey(port, rate, seconds):
-    """Constant `rate` requests/s for `seconds` (hey: -c workers each at rate/c per second)."""
-    workers = max(10, int(rate // 5))
-    cmd = ["hey", "-z", f"{seconds}s", "-c", str(workers), "-q", f"{rate / workers:.4f}", "-m", "POST",
-           "-T", "image/png", "-D", str(IMAGE), "-t", "10", "-o", "csv",
-           f"http://127.0.0.1:{port}/predictions/{NAME}?top=5"]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60).stdout
-    rows = list(csv.DictReader(io.StringIO(out)))
+def hey(port, rate, seconds, per_process=5.0):
+    """A constant `rate` requests/s for `seconds`, evenly spaced.
+
+    `hey -c N -q Q` starts its N workers together, so their requests arrive in bursts of N. Here
+    each of `rate / per_process` hey processes runs one worker at `per_process` requests/s, and
+    they start `1 / rate` seconds apart: requests arrive every `1 / rate` s as long as each is
+    answered within `1 / per_process` s (a worker never has two requests in flight; a slower
+    answer delays its next request, which shows as an achieved rate below the target)."""
+    n = max(1, round(rate / per_process))
+    q = rate / n
+    procs = []
+    start = time.monotonic()
+    for i in range(n):
+        delay = start + i / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        procs.append(subprocess.Popen(
+            ["hey", "-z", f"{seconds}s", "-c", "1", "-q", f"{q:.4f}", "-m", "POST", "-T", "image/png",
+             "-D", str(IMAGE), "-t", "10", "-o", "csv", f"http://127.0.0.1:{port}/predictions/{NAME}?top=5"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True))
+    rows = []
+    for p in procs:
+        out, _ = p.communicate(timeout=seconds + 60)
+        rows += list(csv.DictReader(io.StringIO(out)))
     lat = sorted(float(r["response-time"]) * 1000 for r in rows if r.get("status-code") == "200")
     errors = sum(1 for r in rows if r.get("status-code") != "200")
 
@@ -93,17 +109,22 @@ def measure(name, start, port, args):
         hey(port, 20, 5)  # warm-up, not recorded
         result["at50"] = hey(port, 50, args.duration)
         print(f"   50 rps: {result['at50']}", file=sys.stderr, flush=True)
-        best, sweep = None, []
+        # Up the rates until the server falls behind (achieved < 95 % of the target) or errs; the
+        # answer is the highest rate with p99 < 50 ms and no errors, and the highest it sustains.
+        best, sustained, sweep = None, None, []
         for rate in args.rates:
             r = hey(port, rate, args.step)
             sweep.append(r)
-            print(f"   {rate} rps: p99 {r['p99_ms']:.1f} ms, achieved {r['achieved_rps']:.1f}, errors {r['errors']}",
-                  file=sys.stderr, flush=True)
-            if r["p99_ms"] < 50 and r["errors"] == 0 and r["achieved_rps"] >= 0.95 * rate:
-                best = r
-            else:
+            print(f"   {rate} rps: p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, achieved {r['achieved_rps']:.1f}, "
+                  f"errors {r['errors']}", file=sys.stderr, flush=True)
+            if r["errors"] or r["achieved_rps"] < 0.95 * rate:
                 break
-        result["sweep"], result["max_rps_p99_under_50ms"] = sweep, best["rate"] if best else 0
+            sustained = rate
+            if r["p99_ms"] < 50:
+                best = r
+        result["sweep"] = sweep
+        result["max_rps_p99_under_50ms"] = best["rate"] if best else 0
+        result["max_rps_sustained"] = sustained or 0
         if args.soak:
             samples, stop = [], threading.Event()
 
@@ -136,7 +157,7 @@ def main():
     ap.add_argument("--peer-onnx", default="/tmp/efficientnet_lite0.onnx")
     ap.add_argument("--duration", type=int, default=60)
     ap.add_argument("--step", type=int, default=20)
-    ap.add_argument("--rates", type=int, nargs="+", default=[50, 75, 100, 125, 150, 175, 200, 250, 300])
+    ap.add_argument("--rates", type=int, nargs="+", default=[10, 20, 30, 40, 50, 60, 75, 100, 125, 150, 200])
     ap.add_argument("--soak", type=int, default=0, help="soak seconds at 50 rps (600 for the 10-minute soak)")
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args()

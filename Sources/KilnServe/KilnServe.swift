@@ -1,7 +1,12 @@
 import ArgumentParser
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import KilnServer
 import Logging
+import Metrics
+import Prometheus
 
 /// `kiln-serve`: serves `.kiln` models over HTTP (Open Inference Protocol + `/predictions`).
 @main
@@ -77,7 +82,22 @@ struct KilnServe: AsyncParsableCommand {
         if let workers, workers < 1 { throw ValidationError("--workers must be ≥ 1") }
     }
 
+    /// A long-running server allocates and frees the same large buffers (request bodies, decoded
+    /// images, input tensors) on several threads. glibc's default raises its mmap threshold as such
+    /// blocks are freed and then keeps them in per-thread heaps, where fragmentation grows the RSS
+    /// over time; a fixed threshold (which also turns the adjustment off) returns every block of
+    /// 256 KiB or more to the OS. `mallopt` is not in Swift's Glibc module, so it is looked up.
+    static func fixMallocMmapThreshold() {
+        #if canImport(Glibc)
+        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+        let mmapThreshold: Int32 = -3  // M_MMAP_THRESHOLD in <malloc.h>
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
+        _ = unsafeBitCast(symbol, to: Mallopt.self)(mmapThreshold, 256 * 1024)
+        #endif
+    }
+
     func run() async throws {
+        Self.fixMallocMmapThreshold()
         let level = Logger.Level(rawValue: logLevel)!
         let json = logFormat == "json"
         LoggingSystem.bootstrap { label in
@@ -117,6 +137,8 @@ struct KilnServe: AsyncParsableCommand {
             throw ExitCode(2)
         }
         let server = InferenceServer(models: loaded, configuration: config, logger: logger)
+        // Anything in the process that reports through swift-metrics lands in the same /metrics.
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: server.metrics.registry))
         try await server.run()
     }
 }

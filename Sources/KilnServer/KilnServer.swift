@@ -150,7 +150,6 @@ public final class InferenceServer: Sendable {
         logger.info("draining", metadata: ["delay_s": .stringConvertible(configuration.drainDelay)])
     }
 
-    var isDraining: Bool { state.withLock { $0.draining } }
 }
 
 /// Mutable lifecycle state behind a lock.

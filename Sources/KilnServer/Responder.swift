@@ -211,7 +211,6 @@ struct Responder: HTTPResponder {
     // MARK: Plumbing
 
     private func submit(_ model: ServedModel, _ prepare: @escaping @Sendable () throws -> PreparedInputs) async throws -> InferenceResult {
-        if server.isDraining && server.configuration.drainDelay == 0 { throw ServeError.shuttingDown }
         do {
             let r = try await server.scheduler.submit(model: server.scheduler.index[model.name]!, timeout: server.configuration.requestTimeout, prepare: prepare)
             server.metrics.recordStages(model: model.name, queueWait: r.queueSeconds, preprocess: r.preprocessSeconds, inference: r.inferenceSeconds)
