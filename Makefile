@@ -1,9 +1,11 @@
 # Kiln's two entry points, each installing what a fresh Debian/Ubuntu machine lacks first:
 #   make classify   build release and classify Fixtures/images/chelsea.png with the bundled model
 #   make test       everything CI runs
+#   make serve      build kiln-serve and serve the bundled model on 127.0.0.1:8080
+#   make docs       convert the Kiln and KilnServer DocC catalogs (no warnings allowed)
 SHELL := /bin/bash
 
-.PHONY: deps test build classify
+.PHONY: deps test build classify serve docs
 
 IMAGE ?= Fixtures/images/chelsea.png
 
@@ -26,9 +28,18 @@ deps:
 build: deps
 	swift build -c release
 
-# The main job: the bundled pretrained EfficientNet-Lite0 on the bundled sample image.
-classify: build
+# The main job: the bundled pretrained EfficientNet-Lite0 on the bundled sample image. Builds only
+# the `kiln` product, so the server's dependencies are not compiled for it.
+classify: deps
+	swift build -c release --product kiln
 	.build/release/kiln classify $(IMAGE)
+
+# The inference service on the bundled model (docs/deployment.md); Ctrl-C or SIGTERM drains and exits.
+HOST ?= 127.0.0.1
+PORT ?= 8080
+serve: deps
+	swift build -c release --product kiln-serve
+	.build/release/kiln-serve Fixtures/models/efficientnet_lite0.kiln --host $(HOST) --port $(PORT)
 
 # The exporter's tests and the ONNX -> kiln-export round trip (in a venv at .venv: onnx, numpy,
 # onnxruntime, pytest, no torch; the exporter is installed editable so the venv never runs a stale
@@ -42,11 +53,21 @@ $(VENV)/bin/kiln-export: exporter/pyproject.toml
 	$(VENV)/bin/pip install -q -e './exporter[selftest]' pytest
 	touch $@
 
-test: deps $(VENV)/bin/kiln-export
+# DocC for Kiln and KilnServer with the toolchain's docc; any warning fails (docs/build-docs.sh).
+docs:
+	docs/build-docs.sh
+
+# The kiln-serve end-to-end tests use the unmodified Triton client and prometheus_client's parser.
+$(VENV)/.serve-deps: $(VENV)/bin/kiln-export
+	$(VENV)/bin/pip install -q 'tritonclient[http]' prometheus_client pyyaml
+	touch $@
+
+test: deps $(VENV)/bin/kiln-export $(VENV)/.serve-deps
 	$(VENV)/bin/python -m pytest -q exporter/tests
 	Fixtures/models/roundtrip.sh $(VENV)/bin/kiln-export
 	swift build --build-tests
 	set -o pipefail; swift test --disable-swift-testing 2>&1 | tee .build/test.log
+	KILN_BUILD_DIR=.build/debug $(VENV)/bin/python -m pytest -q -p no:cacheprovider Tests/serve
 	Examples/Consumer/verify.sh
 	@line=$$(grep -E "Executed [0-9]+ tests?, with [0-9]+ failures?" .build/test.log | tail -1); \
 	n=$$(echo "$$line" | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/'); \

@@ -16,9 +16,21 @@ let package = Package(
         .library(name: "KilnImage", targets: ["KilnImage"]),
         .executable(name: "kiln", targets: ["KilnCLI"]),
         .executable(name: "kiln-bench", targets: ["KilnBench"]),
+        // The HTTP inference service (Open Inference Protocol + /predictions) as a library, so a
+        // Swift program can embed it, and as the `kiln-serve` command. Only these two depend on the
+        // server stack; `Kiln` and `KilnImage` do not.
+        .library(name: "KilnServer", targets: ["KilnServer"]),
+        .executable(name: "kiln-serve", targets: ["KilnServe"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // OpenBLAS's CBLAS interface (Debian/Ubuntu: libopenblas-dev). Only Kernels/ imports it.
@@ -85,6 +97,40 @@ let package = Package(
             name: "KilnImageTests",
             dependencies: ["KilnImage", "Kiln"],
             path: "Tests/KilnImageTests"
+        ),
+        // The inference service: Hummingbird 2 routes, per-model bounded queues, a worker pool off
+        // the event loops, Prometheus metrics, graceful drain (docs/deployment.md).
+        .target(
+            name: "KilnServer",
+            dependencies: [
+                "Kiln", "KilnImage",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Sources/KilnServer"
+        ),
+        // The `kiln-serve` command: flags, CPU-quota defaults, signals.
+        .executableTarget(
+            name: "KilnServe",
+            dependencies: [
+                "KilnServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            path: "Sources/KilnServe"
+        ),
+        .testTarget(
+            name: "KilnServerTests",
+            dependencies: ["KilnServer", "Kiln", "KilnImage"],
+            path: "Tests/KilnServerTests"
         ),
     ]
 )

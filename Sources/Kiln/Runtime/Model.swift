@@ -10,7 +10,7 @@ import KilnKernels
 /// let report = try model.verify()                  // runs the stored self-test
 /// ```
 ///
-/// `Model` is immutable after `init` and `Sendable`; each call to ``predict(_:)`` has its own
+/// `Model` is immutable after `init` and `Sendable`; each call to ``predict(_:)->[String:Tensor]`` has its own
 /// state. The thread budget (``Options/threads``) is per model: parallel loops and GEMMs of every
 /// inference run on the model's own pool, and OpenBLAS adds no threads of its own.
 public final class Model: Sendable {
@@ -115,7 +115,7 @@ public final class Model: Sendable {
     }
 
     /// Runs a model with exactly one input and one output.
-    /// - Throws: As ``predict(_:)``, and when the model has several inputs or outputs.
+    /// - Throws: As ``predict(_:)->[String:Tensor]``, and when the model has several inputs or outputs.
     public func predict(_ input: Tensor) throws -> Tensor {
         guard artifact.inputs.count == 1, artifact.outputs.count == 1 else {
             throw KilnError.invalidArgument(op: "Model.predict", node: nil,

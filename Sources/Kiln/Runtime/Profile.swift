@@ -20,7 +20,7 @@ extension Model {
     /// Runs one inference and reports every step's output shapes, multiply-accumulate count and time.
     /// - Parameter inputs: Inputs by name; `nil` uses the self-test input, or zeros with symbolic
     ///   dims set to 1.
-    /// - Throws: What ``predict(_:)`` throws.
+    /// - Throws: What ``predict(_:)->[String:Tensor]`` throws.
     public func profile(_ inputs: [String: Tensor]? = nil) throws -> [StepProfile] {
         let feeds = try inputs ?? defaultInputs()
         let ordered = try validate(feeds)

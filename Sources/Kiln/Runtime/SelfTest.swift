@@ -40,7 +40,7 @@ extension Model {
     /// Runs the stored self-test input and compares every output with the stored reference.
     /// - Returns: The report; check ``SelfTestReport/passed``.
     /// - Throws: ``KilnError/invalidArgument(op:node:reason:)`` when the artifact has no self-test,
-    ///   or any error ``predict(_:)`` throws.
+    ///   or any error ``predict(_:)->[String:Tensor]`` throws.
     public func verify() throws -> SelfTestReport {
         guard let spec = artifact.selfTest else {
             throw KilnError.invalidArgument(op: "Model.verify", node: nil, reason: "the artifact has no self-test (exported with --no-selftest?)")

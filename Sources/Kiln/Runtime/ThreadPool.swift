@@ -15,7 +15,7 @@ private let currentPoolKey: pthread_key_t = {
 
 /// A fixed set of worker threads that run the chunks of parallel loops. A model owns one pool sized
 /// to its thread budget: the calling thread runs chunks too, so one inference uses at most
-/// `threads` threads, and OpenBLAS (kept single-threaded, see ``Sgemm``) adds none.
+/// `threads` threads, and OpenBLAS (kept single-threaded, see `Sgemm`) adds none.
 ///
 /// Jobs from concurrent callers share the same workers; each caller also works on its own job, so
 /// with K concurrent inferences at most K + threads − 1 threads compute.
