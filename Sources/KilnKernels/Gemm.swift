@@ -243,10 +243,47 @@ public func gemm_micro_f32<V: KernelVector>(_ kc: Int, a: UnsafePointer<Float>, 
     var c20 = V(broadcast: 0), c21 = V(broadcast: 0), c30 = V(broadcast: 0), c31 = V(broadcast: 0)
     var c40 = V(broadcast: 0), c41 = V(broadcast: 0), c50 = V(broadcast: 0), c51 = V(broadcast: 0)
     var ap = a, bp = b
+    // The K loop, unrolled by 4 by hand: the loop's own bookkeeping otherwise costs ~20% of the FMA
+    // rate (Zen 3, L1-resident 6×16 tile: 73 → 89 GFLOPS). Written out rather than through a local
+    // function, which would capture the accumulators and keep them in memory.
+    var b0 = V(broadcast: 0), b1 = V(broadcast: 0), av = V(broadcast: 0)
     var kk = kc
+    while kk >= 4 {
+        b0 = V(load: bp); b1 = V(load: bp + L)
+        av = V(broadcast: ap[0]); c00 = c00.fma(av, b0); c01 = c01.fma(av, b1)
+        av = V(broadcast: ap[1]); c10 = c10.fma(av, b0); c11 = c11.fma(av, b1)
+        av = V(broadcast: ap[2]); c20 = c20.fma(av, b0); c21 = c21.fma(av, b1)
+        av = V(broadcast: ap[3]); c30 = c30.fma(av, b0); c31 = c31.fma(av, b1)
+        av = V(broadcast: ap[4]); c40 = c40.fma(av, b0); c41 = c41.fma(av, b1)
+        av = V(broadcast: ap[5]); c50 = c50.fma(av, b0); c51 = c51.fma(av, b1)
+        b0 = V(load: bp + 2 &* L); b1 = V(load: bp + (2 + 1) &* L)
+        av = V(broadcast: ap[6]); c00 = c00.fma(av, b0); c01 = c01.fma(av, b1)
+        av = V(broadcast: ap[7]); c10 = c10.fma(av, b0); c11 = c11.fma(av, b1)
+        av = V(broadcast: ap[8]); c20 = c20.fma(av, b0); c21 = c21.fma(av, b1)
+        av = V(broadcast: ap[9]); c30 = c30.fma(av, b0); c31 = c31.fma(av, b1)
+        av = V(broadcast: ap[10]); c40 = c40.fma(av, b0); c41 = c41.fma(av, b1)
+        av = V(broadcast: ap[11]); c50 = c50.fma(av, b0); c51 = c51.fma(av, b1)
+        b0 = V(load: bp + 4 &* L); b1 = V(load: bp + (4 + 1) &* L)
+        av = V(broadcast: ap[12]); c00 = c00.fma(av, b0); c01 = c01.fma(av, b1)
+        av = V(broadcast: ap[13]); c10 = c10.fma(av, b0); c11 = c11.fma(av, b1)
+        av = V(broadcast: ap[14]); c20 = c20.fma(av, b0); c21 = c21.fma(av, b1)
+        av = V(broadcast: ap[15]); c30 = c30.fma(av, b0); c31 = c31.fma(av, b1)
+        av = V(broadcast: ap[16]); c40 = c40.fma(av, b0); c41 = c41.fma(av, b1)
+        av = V(broadcast: ap[17]); c50 = c50.fma(av, b0); c51 = c51.fma(av, b1)
+        b0 = V(load: bp + 6 &* L); b1 = V(load: bp + (6 + 1) &* L)
+        av = V(broadcast: ap[18]); c00 = c00.fma(av, b0); c01 = c01.fma(av, b1)
+        av = V(broadcast: ap[19]); c10 = c10.fma(av, b0); c11 = c11.fma(av, b1)
+        av = V(broadcast: ap[20]); c20 = c20.fma(av, b0); c21 = c21.fma(av, b1)
+        av = V(broadcast: ap[21]); c30 = c30.fma(av, b0); c31 = c31.fma(av, b1)
+        av = V(broadcast: ap[22]); c40 = c40.fma(av, b0); c41 = c41.fma(av, b1)
+        av = V(broadcast: ap[23]); c50 = c50.fma(av, b0); c51 = c51.fma(av, b1)
+        ap += 24
+        bp += 8 &* L
+        kk &-= 4
+    }
     while kk > 0 {
-        let b0 = V(load: bp), b1 = V(load: bp + L)
-        var av = V(broadcast: ap[0]); c00 = c00.fma(av, b0); c01 = c01.fma(av, b1)
+        b0 = V(load: bp); b1 = V(load: bp + L)
+        av = V(broadcast: ap[0]); c00 = c00.fma(av, b0); c01 = c01.fma(av, b1)
         av = V(broadcast: ap[1]); c10 = c10.fma(av, b0); c11 = c11.fma(av, b1)
         av = V(broadcast: ap[2]); c20 = c20.fma(av, b0); c21 = c21.fma(av, b1)
         av = V(broadcast: ap[3]); c30 = c30.fma(av, b0); c31 = c31.fma(av, b1)

@@ -34,6 +34,11 @@ public struct KernelTable: Sendable {
     /// ``depthwise_f32(_:x:w:bias:y:epilogue:scratch:vector:)``.
     public let depthwise: @Sendable (ConvWindow, UnsafePointer<Float>, UnsafePointer<Float>, Float,
                                      UnsafeMutablePointer<Float>, Epilogue, UnsafeMutablePointer<Float>) -> Void
+    /// A linear layer's matrix–vector product over outputs `range`: `(x, k, w, ldw, wRowsAreOutputs,
+    /// range, y, epilogue)` runs ``gemv_rows_f32(_:k:w:ldw:rows:y:epilogue:vector:)`` when
+    /// `wRowsAreOutputs` (`w` is `[N × K]`), else ``gemv_columns_f32(_:k:w:ldw:columns:y:epilogue:vector:)``.
+    public let gemv: @Sendable (UnsafePointer<Float>, Int, UnsafePointer<Float>, Int, Bool, Range<Int>,
+                                UnsafeMutablePointer<Float>, Epilogue) -> Void
 
     /// Width of a B micro-panel.
     public var nr: Int { 2 &* lanes }
@@ -43,12 +48,15 @@ public struct KernelTable: Sendable {
                 gemm: @escaping @Sendable (GemmProblem, Range<Int>, Range<Int>, UnsafeMutablePointer<Float>) -> Void,
                 packB: @escaping @Sendable (UnsafePointer<Float>, Int, Int, Int, UnsafeMutablePointer<Float>) -> Void,
                 depthwise: @escaping @Sendable (ConvWindow, UnsafePointer<Float>, UnsafePointer<Float>, Float,
-                                                UnsafeMutablePointer<Float>, Epilogue, UnsafeMutablePointer<Float>) -> Void) {
+                                                UnsafeMutablePointer<Float>, Epilogue, UnsafeMutablePointer<Float>) -> Void,
+                gemv: @escaping @Sendable (UnsafePointer<Float>, Int, UnsafePointer<Float>, Int, Bool, Range<Int>,
+                                           UnsafeMutablePointer<Float>, Epilogue) -> Void) {
         self.isa = isa
         self.lanes = lanes
         self.gemm = gemm
         self.packB = packB
         self.depthwise = depthwise
+        self.gemv = gemv
     }
 }
 
@@ -60,5 +68,12 @@ public func makeKernelTable<V: KernelVector>(isa: KernelISA, vector: V.Type) -> 
         isa: isa, lanes: V.lanes,
         gemm: { p, m, n, ws in gemm_f32(p, mPanels: m, columns: n, workspace: ws, vector: V.self) },
         packB: { b, ldb, k, n, dst in gemm_packB_f32(b, ldb: ldb, k: k, n: n, nr: 2 &* V.lanes, into: dst) },
-        depthwise: { g, x, w, bias, y, e, ws in depthwise_f32(g, x: x, w: w, bias: bias, y: y, epilogue: e, scratch: ws, vector: V.self) })
+        depthwise: { g, x, w, bias, y, e, ws in depthwise_f32(g, x: x, w: w, bias: bias, y: y, epilogue: e, scratch: ws, vector: V.self) },
+        gemv: { x, k, w, ldw, rowsAreOutputs, range, y, e in
+            if rowsAreOutputs {
+                gemv_rows_f32(x, k: k, w: w, ldw: ldw, rows: range, y: y, epilogue: e, vector: V.self)
+            } else {
+                gemv_columns_f32(x, k: k, w: w, ldw: ldw, columns: range, y: y, epilogue: e, vector: V.self)
+            }
+        })
 }

@@ -39,6 +39,8 @@ public protocol KernelVector {
     func clampedBelow(_ lo: Self) -> Self
     /// Lane-wise minimum (NaN passes through).
     func clampedAbove(_ hi: Self) -> Self
+    /// The sum of the lanes.
+    func sum() -> Float
 }
 
 /// 4 lanes, separate multiply and add: the baseline that runs on any x86-64 (SSE2).
@@ -68,6 +70,7 @@ public protocol KernelVector {
     }
     @_alwaysEmitIntoClient @inline(__always) public func clampedBelow(_ lo: Vec4) -> Vec4 { Vec4(v.replacing(with: lo.v, where: v .< lo.v)) }
     @_alwaysEmitIntoClient @inline(__always) public func clampedAbove(_ hi: Vec4) -> Vec4 { Vec4(v.replacing(with: hi.v, where: v .> hi.v)) }
+    @_alwaysEmitIntoClient @inline(__always) public func sum() -> Float { v.sum() }
 }
 
 /// 8 lanes with fused multiply-add: AVX2 + FMA (`ymm`).
@@ -97,6 +100,7 @@ public protocol KernelVector {
     }
     @_alwaysEmitIntoClient @inline(__always) public func clampedBelow(_ lo: Vec8) -> Vec8 { Vec8(v.replacing(with: lo.v, where: v .< lo.v)) }
     @_alwaysEmitIntoClient @inline(__always) public func clampedAbove(_ hi: Vec8) -> Vec8 { Vec8(v.replacing(with: hi.v, where: v .> hi.v)) }
+    @_alwaysEmitIntoClient @inline(__always) public func sum() -> Float { v.sum() }
 }
 
 /// 16 lanes with fused multiply-add: AVX-512 (`zmm`).
@@ -126,6 +130,7 @@ public protocol KernelVector {
     }
     @_alwaysEmitIntoClient @inline(__always) public func clampedBelow(_ lo: Vec16) -> Vec16 { Vec16(v.replacing(with: lo.v, where: v .< lo.v)) }
     @_alwaysEmitIntoClient @inline(__always) public func clampedAbove(_ hi: Vec16) -> Vec16 { Vec16(v.replacing(with: hi.v, where: v .> hi.v)) }
+    @_alwaysEmitIntoClient @inline(__always) public func sum() -> Float { v.sum() }
 }
 
 /// `e^x` lane by lane (Cephes' `expf` scheme, as Kiln's `exp8_f32`): `x = n·ln2 + r` with

@@ -75,6 +75,62 @@ final class KernelVariantTests: XCTestCase {
         }
     }
 
+    // MARK: Linear layers
+
+    /// ``PlannedGemm`` (the matrix–vector path at small batch, the portable path above it) equals a
+    /// double-precision `act(A·op(W) + beta·C)` for both weight layouts, bias shapes of one row,
+    /// sizes around the vector widths, on every variant, at 1 and 2 threads. Tolerance `.gemm`.
+    func testPlannedGemmMatchesReference() throws {
+        var r = SeededGenerator(seed: 5150)
+        var gemvCases = 0
+        for i in 0..<48 {
+            let m = r.pick([1, 1, 2, 5, 8, 9]), k = r.pick([1, 7, 16, 33, 300]), n = r.pick([1, 3, 8, 31, 32, 33, 100])
+            let transB = i % 2 == 0
+            let a = r.tensor([m, k]), w = r.tensor(transB ? [n, k] : [k, n], scale: 0.5)
+            let biasShape: [Int]? = [nil, [n], [1, n], [1], []][i % 5]
+            let c = biasShape.map { r.tensor($0) }
+            let beta: Float = i % 3 == 0 ? 0.5 : 1
+            let activation: FusedActivation = [.none, .relu, .clip(min: -0.3, max: 0.8)][i % 3]
+            let av = try a.scalars(as: Float.self), wv = try w.scalars(as: Float.self)
+            let cv = try c?.scalars(as: Float.self)
+            var expected = [Float](repeating: 0, count: m * n)
+            for row in 0..<m {
+                for col in 0..<n {
+                    var s = 0.0
+                    for kk in 0..<k { s += Double(av[row * k + kk]) * Double(transB ? wv[col * k + kk] : wv[kk * n + col]) }
+                    if let cv { s += Double(beta) * Double(cv.count == 1 ? cv[0] : cv[col]) }
+                    expected[row * n + col] = applyActivation(Float(s), activation)
+                }
+            }
+            let attrs = Attributes(op: "Gemm", node: "test", ["transB": .int(transB ? 1 : 0), "beta": .float(beta)])
+            let gemm = try Gemm(attributes: attrs, activation: activation)
+            for (label, t) in tables {
+                let constants: [Tensor?] = [nil, w, c]
+                let names = c == nil ? ["A", "W"] : ["A", "W", "C"]
+                let planned = try XCTUnwrap(try gemm.prepared(inputs: names, constants: Array(constants.prefix(names.count)),
+                                                              kernels: t, node: "test"))
+                if m <= PlannedGemm.gemvRows { gemvCases += 1 }
+                for threads in [1, 2] {
+                    let inputs: [Tensor?] = c == nil ? [a, w] : [a, w, c]
+                    let y = try planned.run(inputs, context: ExecutionContext(threads: threads))[0]
+                    assertClose(y, try Tensor(shape: [m, n], scalars: expected), .gemm,
+                                "\(label) case \(i): m \(m) k \(k) n \(n) transB \(transB) C \(biasShape ?? []) beta \(beta) \(activation) threads \(threads)")
+                }
+            }
+        }
+        XCTAssertGreaterThan(gemvCases, 30)
+        // A bias with M rows is not a constant of the layer: the portable form stays.
+        let gemm = try Gemm(attributes: Attributes(op: "Gemm", node: "test", [:]))
+        XCTAssertNil(try gemm.prepared(inputs: ["A", "W", "C"], constants: [nil, r.tensor([4, 3]), r.tensor([2, 3])],
+                                       kernels: KernelDispatch.table(), node: "test"))
+        // A wrong inner dimension is a typed error naming the op.
+        let planned = try XCTUnwrap(try gemm.prepared(inputs: ["A", "W"], constants: [nil, r.tensor([4, 3])],
+                                                      kernels: KernelDispatch.table(), node: "fc"))
+        XCTAssertThrowsError(try planned.run([r.tensor([1, 5]), nil], context: ExecutionContext())) { error in
+            XCTAssertTrue("\(error)".contains("Gemm"), "\(error)")
+        }
+    }
+
     // MARK: Planned convolution
 
     /// ``PlannedConv`` (packed weights, implicit im2col, depthwise kernel, fused epilogue) equals

@@ -1,3 +1,5 @@
+import KilnKernels
+
 /// An activation applied by a producing op (Conv, Gemm) to its output tile right after the bias,
 /// instead of by a separate pass over memory. Set by the `fuseActivation` optimizer pass.
 enum FusedActivation: Sendable, Equatable {
@@ -19,6 +21,21 @@ enum FusedActivation: Sendable, Equatable {
         switch self {
         case .none, .relu, .clip: return true
         case .hardSwish, .silu, .sigmoid: return false
+        }
+    }
+
+    /// Sets `epilogue`'s activation (and clip bounds) to this one, for Kiln's kernels.
+    func configure(_ epilogue: inout Epilogue) {
+        switch self {
+        case .none: epilogue.activation = .none
+        case .relu: epilogue.activation = .relu
+        case let .clip(lo, hi):
+            epilogue.activation = .clip
+            epilogue.lo = lo
+            epilogue.hi = hi
+        case .hardSwish: epilogue.activation = .hardSwish
+        case .silu: epilogue.activation = .silu
+        case .sigmoid: epilogue.activation = .sigmoid
         }
     }
 

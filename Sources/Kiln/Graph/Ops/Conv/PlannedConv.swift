@@ -80,17 +80,9 @@ struct PlannedConv: Operator {
         var y = try context.allocate(outShape, dtype: .float32)
         if y.count > 0 {
             var epilogue = Epilogue(residual: residual.map { $0.pointer(Float.self) }, residualStride: g.outPlane)
-            switch (residual == nil && inputs.count > 3 && inputs[3] != nil) ? .none : conv.activation {
-            case .none: epilogue.activation = .none
-            case .relu: epilogue.activation = .relu
-            case let .clip(lo, hi):
-                epilogue.activation = .clip
-                epilogue.lo = lo
-                epilogue.hi = hi
-            case .hardSwish: epilogue.activation = .hardSwish
-            case .silu: epilogue.activation = .silu
-            case .sigmoid: epilogue.activation = .sigmoid
-            }
+            // A broadcast residual is added afterwards, and the activation after it.
+            let deferred = residual == nil && inputs.count > 3 && inputs[3] != nil
+            (deferred ? FusedActivation.none : conv.activation).configure(&epilogue)
             let yp = y.mutablePointer(Float.self)
             if isDepthwise {
                 runDepthwise(g, x: x.pointer(Float.self), y: yp, epilogue: epilogue, context: context)

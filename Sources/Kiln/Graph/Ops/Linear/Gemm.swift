@@ -1,10 +1,12 @@
+import KilnKernels
+
 /// ONNX `Gemm`: `Y = alpha · op(A) · op(B) + beta · C`, float32, where `op` transposes when
 /// `transA` / `transB` is set. `A` is `[M, K]` (`[K, M]` transposed), `B` is `[K, N]` (`[N, K]`
 /// transposed) and the optional `C` broadcasts unidirectionally to `[M, N]` (scalar, `[N]`,
 /// `[1, N]`, `[M, 1]`, `[M, N]`, …).
 ///
 /// An optimizer can attach a ``FusedActivation`` (Relu or Clip) that is applied after the bias.
-struct Gemm: FusableOperator {
+struct Gemm: FusableOperator, PreparableOperator {
     static let opType = "Gemm"
 
     let alpha: Float
@@ -24,6 +26,26 @@ struct Gemm: FusableOperator {
         let attrs = Attributes(op: Self.opType, ["alpha": .float(alpha), "beta": .float(beta),
                                                  "transA": .int(transA ? 1 : 0), "transB": .int(transB ? 1 : 0)])
         return (try? Gemm(attributes: attrs, activation: activation)) ?? self
+    }
+
+    /// The linear-layer form (``PlannedGemm``) when `B` is a constant weight, `A` is not transposed,
+    /// `alpha` is 1 and `C` is absent or a constant bias of one row; otherwise `nil`.
+    func prepared(inputs: [String], constants: [Tensor?], kernels: KernelTable, node: String) throws -> (any Operator)? {
+        guard !transA, alpha == 1, constants.count > 1, let w = constants[1], w.dtype == .float32, w.rank == 2 else { return nil }
+        let n = transB ? w.shape[0] : w.shape[1]
+        var bias: Tensor? = nil
+        if inputs.count > 2, !inputs[2].isEmpty, beta != 0 {
+            guard let c = constants[2], c.dtype == .float32 else { return nil }
+            // One row of bias: scalar, [1], [N], [1, 1] or [1, N]; anything with M rows waits for M.
+            let rows = c.rank == 2 ? c.shape[0] : 1
+            let cols = c.rank == 0 ? 1 : c.shape[c.rank - 1]
+            guard c.rank <= 2, rows == 1, cols == 1 || cols == n else { return nil }
+            var b = try Tensor(uninitialized: [n], dtype: .float32)
+            let src = c.pointer(Float.self), dst = b.mutablePointer(Float.self)
+            for j in 0..<n { dst[j] = beta * src[cols == 1 ? 0 : j] }
+            bias = b
+        }
+        return PlannedGemm(gemm: self, weight: w, bias: bias, kernels: kernels)
     }
 
     /// Decodes the ONNX attributes and attaches a fused activation.

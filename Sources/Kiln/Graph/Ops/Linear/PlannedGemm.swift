@@ -1,0 +1,73 @@
+import KilnKernels
+
+/// The prepared form of ``Gemm`` as a linear layer: `Y = act(A · op(W) + bias)` with a constant
+/// weight `W` and a constant one-row bias (already scaled by `beta`).
+///
+/// At small batch (at most ``gemvRows`` rows of `A`) each row is a matrix–vector product that
+/// streams the weights once in their stored layout (`KernelTable.gemv`), split over the model's
+/// threads by output. Larger batches take the portable path (OpenBLAS), which amortizes packing.
+struct PlannedGemm: Operator {
+    static let opType = "Gemm"
+    /// Rows of `A` up to which the matrix–vector path runs.
+    static let gemvRows = 8
+    /// Below this many multiply-adds per row the product runs on one thread.
+    static let parallelThreshold = 1 << 16
+
+    /// The portable op (attributes, activation; also the fallback).
+    let gemm: Gemm
+    /// `B` as stored: `[N, K]` when `transB`, else `[K, N]`.
+    let weight: Tensor
+    /// `beta · C` as `[N]`, or `nil`.
+    let bias: Tensor?
+    /// The kernels of the chosen ISA variant.
+    let kernels: KernelTable
+
+    init(attributes: Attributes) throws {
+        throw KilnError.invalidArgument(op: Self.opType, node: nil, reason: "PlannedGemm is made by the planner, not decoded")
+    }
+
+    init(gemm: Gemm, weight: Tensor, bias: Tensor?, kernels: KernelTable) {
+        self.gemm = gemm
+        self.weight = weight
+        self.bias = bias
+        self.kernels = kernels
+    }
+
+    func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor] {
+        guard inputs.count <= 3 else { throw failure("expects 2 or 3 inputs, got \(inputs.count)", context: context) }
+        let a = try input(inputs, 0, "A", context: context)
+        try require(a, .float32, "A", context: context)
+        guard a.rank == 2 else { throw failure("A must be 2-D, got shape \(a.shape)", context: context) }
+        let m = a.shape[0], k = a.shape[1]
+        if m > Self.gemvRows {
+            return try gemm.run(inputs, context: context)
+        }
+        let transB = gemm.transB
+        let kw = transB ? weight.shape[1] : weight.shape[0]
+        let n = transB ? weight.shape[0] : weight.shape[1]
+        guard k == kw else {
+            throw KilnError.shapeMismatch(op: Self.opType, node: context.node,
+                                          tensor: "inner dimension of B (A \(a.shape), B \(weight.shape) transB=\(transB ? 1 : 0))",
+                                          expected: [k], got: [kw])
+        }
+        var y = try context.allocate([m, n], dtype: .float32)
+        if m == 0 || n == 0 { return [y] }
+        var epilogue = Epilogue(bias: bias.map { $0.pointer(Float.self) })
+        gemm.activation.configure(&epilogue)
+        let x = a.pointer(Float.self), w = weight.pointer(Float.self), yp = y.mutablePointer(Float.self)
+        let gemv = kernels.gemv
+        // Outputs in blocks of 32 (whole vectors for every variant), split over threads.
+        let block = 32
+        let blocks = (n &+ block &- 1) / block
+        let threads = n &* k >= Self.parallelThreshold ? context.threads : 1
+        let e = epilogue
+        ExecutionContext(threads: threads, pool: context.pool).parallelFor(blocks) { b0, b1 in
+            let range = (b0 &* block)..<min(n, b1 &* block)
+            for i in 0..<m {
+                gemv(x + i &* k, k, w, transB ? k : n, transB, range, yp + i &* n, e)
+            }
+        }
+        withExtendedLifetime((a, weight, bias)) {}
+        return [y]
+    }
+}
