@@ -39,6 +39,14 @@ public struct KernelTable: Sendable {
     /// `wRowsAreOutputs` (`w` is `[N × K]`), else ``gemv_columns_f32(_:k:w:ldw:columns:y:epilogue:vector:)``.
     public let gemv: @Sendable (UnsafePointer<Float>, Int, UnsafePointer<Float>, Int, Bool, Range<Int>,
                                 UnsafeMutablePointer<Float>, Epilogue) -> Void
+    /// ``winograd43_input_f32(_:_:t0:count:c:channels:xiStride:dst:scratch:vector:)``:
+    /// `(x, geometry, t0, count, c, channels, xiStride, dst, scratch)`.
+    public let winogradInput: @Sendable (UnsafePointer<Float>, WinogradGeometry, Int, Int, Int, Int, Int,
+                                         UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void
+    /// ``winograd43_output_f32(_:_:t0:count:xiStride:bias:residual:activation:y:scratch:vector:)``:
+    /// `(m, geometry, t0, count, xiStride, bias, residual, epilogue, y, scratch)`.
+    public let winogradOutput: @Sendable (UnsafePointer<Float>, WinogradGeometry, Int, Int, Int, Float, UnsafePointer<Float>?,
+                                          Epilogue, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void
 
     /// Width of a B micro-panel.
     public var nr: Int { 2 &* lanes }
@@ -50,13 +58,19 @@ public struct KernelTable: Sendable {
                 depthwise: @escaping @Sendable (ConvWindow, UnsafePointer<Float>, UnsafePointer<Float>, Float,
                                                 UnsafeMutablePointer<Float>, Epilogue, UnsafeMutablePointer<Float>) -> Void,
                 gemv: @escaping @Sendable (UnsafePointer<Float>, Int, UnsafePointer<Float>, Int, Bool, Range<Int>,
-                                           UnsafeMutablePointer<Float>, Epilogue) -> Void) {
+                                           UnsafeMutablePointer<Float>, Epilogue) -> Void,
+                winogradInput: @escaping @Sendable (UnsafePointer<Float>, WinogradGeometry, Int, Int, Int, Int, Int,
+                                                    UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void,
+                winogradOutput: @escaping @Sendable (UnsafePointer<Float>, WinogradGeometry, Int, Int, Int, Float, UnsafePointer<Float>?,
+                                                     Epilogue, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
         self.isa = isa
         self.lanes = lanes
         self.gemm = gemm
         self.packB = packB
         self.depthwise = depthwise
         self.gemv = gemv
+        self.winogradInput = winogradInput
+        self.winogradOutput = winogradOutput
     }
 }
 
@@ -75,5 +89,13 @@ public func makeKernelTable<V: KernelVector>(isa: KernelISA, vector: V.Type) -> 
             } else {
                 gemv_columns_f32(x, k: k, w: w, ldw: ldw, columns: range, y: y, epilogue: e, vector: V.self)
             }
+        },
+        winogradInput: { x, g, t0, count, c, channels, xiStride, dst, scratch in
+            winograd43_input_f32(x, g, t0: t0, count: count, c: c, channels: channels, xiStride: xiStride,
+                                 dst: dst, scratch: scratch, vector: V.self)
+        },
+        winogradOutput: { m, g, t0, count, xiStride, bias, residual, e, y, scratch in
+            winograd43_output_f32(m, g, t0: t0, count: count, xiStride: xiStride, bias: bias, residual: residual,
+                                  activation: e, y: y, scratch: scratch, vector: V.self)
         })
 }

@@ -177,13 +177,75 @@ final class KernelVariantTests: XCTestCase {
                 for threads in [1, 2] {
                     let inputs: [Tensor?] = withResidual ? [x, wt, bias, residual] : [x, wt, bias]
                     let y = try planned.run(inputs, context: ExecutionContext(threads: threads))[0]
-                    assertClose(y, expected, .gemm,
+                    assertClose(y, expected, planned.winogradWeights == nil ? .gemm : .winograd,
                                 "\(label) case \(i): N\(n) C\(c) H\(h) W\(w) M\(m) g\(group) k\(kh)x\(kw) s\(strides) d\(dilations) p\(pads) residual \(withResidual) \(activation) threads \(threads)")
                 }
             }
         }
         XCTAssertGreaterThan(depthwise, 20)
         XCTAssertGreaterThan(gemm, 40)
+    }
+
+    /// The Winograd F(4,3) path of ``PlannedConv`` (3×3, stride 1) against a float64 direct
+    /// convolution: pads 0–2 and asymmetric, sizes that leave partial edge tiles, 1 to 64 channels,
+    /// bias, fused residual and activation, batch 2, every variant, 1 and 2 threads. Tolerance
+    /// `.winograd`; the largest error relative to the output's scale is printed (docs/ops.md).
+    func testWinogradConvMatchesFloat64Reference() throws {
+        var r = SeededGenerator(seed: 6061)
+        var worst: Float = 0
+        for i in 0..<24 {
+            let c = r.pick([1, 3, 16, 64]), m = r.pick([1, 7, 16, 33])
+            let h = r.pick([5, 14, 17, 28]), w = r.pick([6, 14, 19, 30])
+            let pads = i % 4 == 0 ? [0, 0, 0, 0] : i % 4 == 1 ? [1, 1, 1, 1] : [r.int(0...2), r.int(0...2), r.int(0...2), r.int(0...2)]
+            let n = i % 6 == 5 ? 2 : 1
+            let x = r.tensor([n, c, h, w]), wt = r.tensor([m, c, 3, 3], scale: 0.5), bias = r.tensor([m])
+            let activation: FusedActivation = [.none, .relu, .clip(min: -0.3, max: 0.8)][i % 3]
+            let withResidual = i % 2 == 1
+            let xv = try x.scalars(as: Float.self), wv = try wt.scalars(as: Float.self), bv = try bias.scalars(as: Float.self)
+            let outH = h + pads[0] + pads[2] - 2, outW = w + pads[1] + pads[3] - 2
+            let residual = r.tensor([n, m, outH, outW])
+            let rv = try residual.scalars(as: Float.self)
+            var expected = [Float](repeating: 0, count: n * m * outH * outW)
+            for b in 0..<n {
+                for o in 0..<m {
+                    for oy in 0..<outH {
+                        for ox in 0..<outW {
+                            var s = Double(bv[o])
+                            for ci in 0..<c {
+                                for ky in 0..<3 {
+                                    let iy = oy + ky - pads[0]
+                                    if iy < 0 || iy >= h { continue }
+                                    for kx in 0..<3 {
+                                        let ix = ox + kx - pads[1]
+                                        if ix < 0 || ix >= w { continue }
+                                        s += Double(xv[((b * c + ci) * h + iy) * w + ix]) * Double(wv[((o * c + ci) * 3 + ky) * 3 + kx])
+                                    }
+                                }
+                            }
+                            let q = ((b * m + o) * outH + oy) * outW + ox
+                            expected[q] = applyActivation(Float(s) + (withResidual ? rv[q] : 0), activation)
+                        }
+                    }
+                }
+            }
+            let expectedTensor = try Tensor(shape: [n, m, outH, outW], scalars: expected)
+            let scale = max(expected.map { Swift.abs($0) }.max() ?? 1, 1e-3)
+            let values: [String: AttributeValue] = ["pads": .ints(pads)]
+            let conv = try Conv(attributes: Attributes(op: "Conv", node: "test", values)).fused(with: activation) as! Conv
+            for (label, t) in tables {
+                let planned = try PlannedConv(conv, weight: wt, bias: bias, kernels: t, node: "test")
+                if c > 1 { XCTAssertNotNil(planned.winogradWeights) } // one input channel: the depthwise kernel
+                for threads in [1, 2] {
+                    let inputs: [Tensor?] = withResidual ? [x, wt, bias, residual] : [x, wt, bias]
+                    let y = try planned.run(inputs, context: ExecutionContext(threads: threads))[0]
+                    let yv = try y.scalars(as: Float.self)
+                    for q in yv.indices { worst = max(worst, Swift.abs(yv[q] - expected[q]) / scale) }
+                    assertClose(y, expectedTensor, .winograd,
+                                "\(label) case \(i): N\(n) C\(c) H\(h) W\(w) M\(m) p\(pads) residual \(withResidual) \(activation) threads \(threads)")
+                }
+            }
+        }
+        print("Winograd F(4,3): largest error relative to the output scale \(worst)")
     }
 
     /// A residual whose shape differs from the output (a broadcast `Add`) is added after the

@@ -18,6 +18,10 @@ public struct StepProfile: Sendable {
 
 extension Model {
     /// Runs one inference and reports every step's output shapes, multiply-accumulate count and time.
+    ///
+    /// The inference uses the model's memory plan, as ``predict(_:)->[String:Tensor]`` does (one
+    /// untimed inference first records it when these input shapes are new), so the times are those
+    /// of a warm model: outputs in the reused arena, not freshly faulted-in heap pages.
     /// - Parameter inputs: Inputs by name; `nil` uses the self-test input, or zeros with symbolic
     ///   dims set to 1.
     /// - Throws: What ``predict(_:)->[String:Tensor]`` throws.
@@ -28,8 +32,11 @@ extension Model {
         var shapes: [Int: [Int]] = [:] // slot → shape, for MAC counts that need input shapes
         for (slot, t) in plan.constants { shapes[slot] = t.shape }
         for (i, input) in plan.inputs.enumerated() { shapes[input.slot] = ordered[i].shape }
+        if let memory, memory.pattern(for: ordered.map(\.shape)) == nil {
+            _ = try Executor(plan: plan, pool: pool, memory: memory).run(ordered)
+        }
         var last = DispatchTime.now().uptimeNanoseconds
-        _ = try Executor(plan: plan, pool: pool, memory: nil).run(ordered) { i, outs in
+        _ = try Executor(plan: plan, pool: pool, memory: memory).run(ordered) { i, outs in
             let now = DispatchTime.now().uptimeNanoseconds
             let step = self.plan.steps[i]
             for (k, slot) in step.outputs.enumerated() where slot >= 0 && k < outs.count { shapes[slot] = outs[k].shape }

@@ -1,3 +1,4 @@
+import Foundation
 import KilnKernels
 
 /// The prepared form of ``Conv``, made once when the plan is built from a Conv whose weights (and
@@ -29,6 +30,17 @@ struct PlannedConv: Operator {
     let bias: Tensor?
     /// Whether the weights are filters for the depthwise kernel.
     let isDepthwise: Bool
+    /// For a 3×3, stride-1, undilated, ungrouped convolution: the Winograd F(4,3) filters
+    /// `U = G·g·Gᵀ`, as 36 packed A matrices of `[M × C]` (``winogradPackedPerXi`` floats each).
+    let winogradWeights: Tensor?
+    /// Floats of one packed `U_ξ`.
+    let winogradPackedPerXi: Int
+
+    /// Whether Winograd is used where it applies; `KILN_WINOGRAD=0` turns it off (to compare).
+    static let winogradEnabled = ProcessInfo.processInfo.environment["KILN_WINOGRAD"] != "0"
+    /// Tiles below which the direct GEMM runs instead of Winograd (too few columns to fill the
+    /// micro-kernel: a 7×7 output is 4 tiles).
+    static let winogradMinimumTiles = 16
 
     init(attributes: Attributes) throws {
         throw KilnError.invalidArgument(op: Self.opType, node: nil, reason: "PlannedConv is made by the planner, not decoded")
@@ -52,6 +64,17 @@ struct PlannedConv: Operator {
         isDepthwise = cg == 1 && m % conv.group == 0 && m >= conv.group
         guard m % conv.group == 0 else {
             throw KilnError.invalidArgument(op: Self.opType, node: node, reason: "group \(conv.group) does not divide the output channels \(m) of W \(w.shape)")
+        }
+        let window = conv.window
+        let isWinograd = Self.winogradEnabled && !isDepthwise && conv.group == 1 && w.shape.count == 4
+            && w.shape[2] == 3 && w.shape[3] == 3
+            && (window.strides ?? [1, 1]).allSatisfy { $0 == 1 } && (window.dilations ?? [1, 1]).allSatisfy { $0 == 1 }
+        if isWinograd {
+            winogradPackedPerXi = gemmPackedACount(m: m, k: cg)
+            winogradWeights = try Self.winogradFilters(w, packedPerXi: winogradPackedPerXi)
+        } else {
+            winogradPackedPerXi = 0
+            winogradWeights = nil
         }
         if isDepthwise {
             weights = w
@@ -86,6 +109,9 @@ struct PlannedConv: Operator {
             let yp = y.mutablePointer(Float.self)
             if isDepthwise {
                 runDepthwise(g, x: x.pointer(Float.self), y: yp, epilogue: epilogue, context: context)
+            } else if let u = winogradWeights,
+                      ((g.outHeight &+ 3) / 4) &* ((g.outWidth &+ 3) / 4) >= Self.winogradMinimumTiles {
+                runWinograd(g, u: u.pointer(Float.self), x: x.pointer(Float.self), y: yp, epilogue: epilogue, context: context)
             } else {
                 runGemm(g, x: x.pointer(Float.self), y: yp, epilogue: epilogue, context: context)
             }
@@ -154,6 +180,104 @@ struct PlannedConv: Operator {
                                           b: pointwise ? .matrix(xg, ldb: hw) : .im2col(xg, window),
                                           c: y + offset, ldc: hw, epilogue: e)
                 KilnGemm.run(problem, kernels: kernels, context: context)
+            }
+        }
+    }
+
+    // MARK: Winograd F(4,3)
+
+    /// `U = G·g·Gᵀ` for every (output, input) channel pair of `w` (`[M, C, 3, 3]`), computed in
+    /// double precision and packed per position ξ as the A operand of the 36 GEMMs.
+    private static func winogradFilters(_ w: Tensor, packedPerXi: Int) throws -> Tensor {
+        let m = w.shape[0], c = w.shape[1]
+        let g: [[Double]] = [[1.0 / 4, 0, 0], [-1.0 / 6, -1.0 / 6, -1.0 / 6], [-1.0 / 6, 1.0 / 6, -1.0 / 6],
+                             [1.0 / 24, 1.0 / 12, 1.0 / 6], [1.0 / 24, -1.0 / 12, 1.0 / 6], [0, 0, 1]]
+        // u[ξ][o·C + i]: the 36 matrices of [M × C], row-major.
+        var u = [Float](repeating: 0, count: 36 &* m &* c)
+        let src = w.pointer(Float.self)
+        for o in 0..<m {
+            for i in 0..<c {
+                let f = src + (o &* c &+ i) &* 9
+                // t = G·f (6×3), then U = t·Gᵀ (6×6).
+                var t = [Double](repeating: 0, count: 18)
+                for r in 0..<6 {
+                    for col in 0..<3 {
+                        t[r * 3 + col] = g[r][0] * Double(f[col]) + g[r][1] * Double(f[3 + col]) + g[r][2] * Double(f[6 + col])
+                    }
+                }
+                for r in 0..<6 {
+                    for col in 0..<6 {
+                        let v = t[r * 3] * g[col][0] + t[r * 3 + 1] * g[col][1] + t[r * 3 + 2] * g[col][2]
+                        u[(r * 6 + col) * m * c + o * c + i] = Float(v)
+                    }
+                }
+            }
+        }
+        var packed = try Tensor(uninitialized: [max(1, 36 &* packedPerXi)], dtype: .float32)
+        let dst = packed.mutablePointer(Float.self)
+        u.withUnsafeBufferPointer { up in
+            for xi in 0..<36 {
+                gemm_packA_f32(up.baseAddress! + xi &* m &* c, lda: max(c, 1), m: m, k: c, into: dst + xi &* packedPerXi)
+            }
+        }
+        return packed
+    }
+
+    /// The Winograd path, per image: the input transform of every channel into the packed B of 36
+    /// GEMMs, the GEMMs against the prepared filters, and the output transform with the epilogue.
+    /// Each phase runs in parallel (over channels, positions ξ, output channels); the tiles are
+    /// processed in blocks so the transformed data of a block stays in the caches.
+    private func runWinograd(_ g: Conv2DGeometry, u: UnsafePointer<Float>, x: UnsafePointer<Float>,
+                             y: UnsafeMutablePointer<Float>, epilogue: Epilogue, context: ExecutionContext) {
+        let c = g.inChannels, m = g.outChannels
+        let wg = WinogradGeometry(inH: g.inHeight, inW: g.inWidth, padT: g.padTop, padL: g.padLeft,
+                                  outH: g.outHeight, outW: g.outWidth)
+        let nr = kernels.nr, lanes = kernels.lanes
+        let tiles = wg.tiles
+        // Tiles per block: the transformed input and the GEMM outputs of a block, 36·(C + M)·block
+        // floats, within about 1 MiB; at least one micro-panel, a multiple of it.
+        let budget = (1 << 18) / (36 &* (c &+ m))
+        let block = min((tiles &+ nr &- 1) / nr &* nr, max(nr, budget / nr &* nr))
+        let vFloats = 36 &* c &* block, mFloats = 36 &* m &* block
+        let buffer = ThreadWorkspace.floats(vFloats &+ mFloats)
+        let vBuf = buffer, mBuf = buffer + vFloats
+        let panels = (m &+ gemmMR &- 1) / gemmMR
+        let kernels = self.kernels
+        let b = bias?.pointer(Float.self)
+        let parallel = ExecutionContext(threads: context.threads, pool: context.pool)
+        for n in 0..<g.batch {
+            let xn = x + n &* c &* g.inPlane, yn = y + n &* m &* g.outPlane
+            let rn = epilogue.residual.map { $0 + n &* m &* g.outPlane }
+            var t0 = 0
+            while t0 < tiles {
+                let count = min(block, tiles &- t0)
+                let padded = (count &+ nr &- 1) / nr &* nr
+                parallel.parallelFor(c) { c0, c1 in
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: 40 &* lanes) { scratch in
+                        for ci in c0..<c1 {
+                            kernels.winogradInput(xn + ci &* g.inPlane, wg, t0, padded, ci, c, c &* padded, vBuf, scratch.baseAddress!)
+                        }
+                    }
+                }
+                parallel.parallelFor(36) { x0, x1 in
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: 64) { ws in
+                        for xi in x0..<x1 {
+                            let p = GemmProblem(m: m, n: count, k: c, a: .packed(u + xi &* winogradPackedPerXi),
+                                                b: .packed(vBuf + xi &* c &* padded), c: mBuf + xi &* m &* padded, ldc: padded)
+                            kernels.gemm(p, 0..<panels, 0..<count, ws.baseAddress!)
+                        }
+                    }
+                }
+                parallel.parallelFor(m) { m0, m1 in
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: 40 &* lanes) { scratch in
+                        for mi in m0..<m1 {
+                            kernels.winogradOutput(mBuf + mi &* padded, wg, t0, count, m &* padded, b?[mi] ?? 0,
+                                                   rn.map { $0 + mi &* g.outPlane }, epilogue, yn + mi &* g.outPlane,
+                                                   scratch.baseAddress!)
+                        }
+                    }
+                }
+                t0 &+= count
             }
         }
     }
