@@ -151,7 +151,7 @@ public func gemm_packBBlock_f32<V: KernelVector>(_ source: GemmBSource, k0: Int,
     case .packed:
         break // already in place; the caller reads the panels directly
     case let .im2col(x, w):
-        gemm_packIm2col_f32(x, w, k0: k0, kc: kc, n0: n0, nc: nc, nr: nr, into: dst)
+        gemm_packIm2col_f32(x, w, k0: k0, kc: kc, n0: n0, nc: nc, nr: nr, into: dst, vector: V.self)
     }
     _ = n
 }
@@ -163,8 +163,9 @@ public func gemm_packBBlock_f32<V: KernelVector>(_ source: GemmBSource, k0: Int,
 /// zeros where the window leaves the image. The packer walks those runs and cuts them at
 /// micro-panel boundaries, so every piece is a plain copy (or zero fill) between two pointers.
 @_alwaysEmitIntoClient @inline(__always)
-public func gemm_packIm2col_f32(_ x: UnsafePointer<Float>, _ w: ConvWindow, k0: Int, kc: Int, n0: Int, nc: Int, nr: Int,
-                                into dst: UnsafeMutablePointer<Float>) {
+public func gemm_packIm2col_f32<V: KernelVector>(_ x: UnsafePointer<Float>, _ w: ConvWindow, k0: Int, kc: Int, n0: Int,
+                                                 nc: Int, nr: Int, into dst: UnsafeMutablePointer<Float>, vector: V.Type) {
+    let L = V.lanes
     let area = w.kH &* w.kW
     let panelStride = kc &* nr
     // Zero the padding columns of the last micro-panel once.
@@ -212,7 +213,22 @@ public func gemm_packIm2col_f32(_ x: UnsafePointer<Float>, _ w: ConvWindow, k0: 
                     if w.sW == 1 {
                         let s = src + (a &+ iwBase)
                         let o = out + (a &- o0)
-                        for e in 0..<(b &- a) { o[e] = s[e] }
+                        let count = b &- a
+                        var e = 0
+                        while e &+ L <= count { V(load: s + e).store(o + e); e &+= L }
+                        while e < count { o[e] = s[e]; e &+= 1 }
+                    } else if w.sW == 2 {
+                        // Even lanes of 2·L consecutive floats, while those stay inside the row.
+                        let first = a &* 2 &+ iwBase
+                        let s = src + first
+                        let o = out + (a &- o0)
+                        let count = b &- a
+                        var e = 0
+                        while e &+ L <= count && first &+ 2 &* (e &+ L) <= w.inW {
+                            V(loadEven: s + 2 &* e).store(o + e)
+                            e &+= L
+                        }
+                        while e < count { o[e] = s[2 &* e]; e &+= 1 }
                     } else {
                         var iw = a &* w.sW &+ iwBase
                         let o = out + (a &- o0)
