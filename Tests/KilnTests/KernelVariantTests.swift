@@ -243,6 +243,9 @@ final class KernelVariantTests: XCTestCase {
                     assertClose(y, expectedTensor, .winograd,
                                 "\(label) case \(i): N\(n) C\(c) H\(h) W\(w) M\(m) p\(pads) residual \(withResidual) \(activation) threads \(threads)")
                 }
+                // The transformed filters exist only once a map large enough for Winograd ran.
+                let tiles = ((outH + 3) / 4) * ((outW + 3) / 4)
+                if c > 1 { XCTAssertEqual(planned.winogradWeights?.isPrepared, tiles >= PlannedConv.winogradMinimumTiles) }
             }
         }
         print("Winograd F(4,3): largest error relative to the output scale \(worst)")

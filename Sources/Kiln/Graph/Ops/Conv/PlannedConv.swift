@@ -31,8 +31,11 @@ struct PlannedConv: Operator {
     /// Whether the weights are filters for the depthwise kernel.
     let isDepthwise: Bool
     /// For a 3×3, stride-1, undilated, ungrouped convolution: the Winograd F(4,3) filters
-    /// `U = G·g·Gᵀ`, as 36 packed A matrices of `[M × C]` (``winogradPackedPerXi`` floats each).
-    let winogradWeights: Tensor?
+    /// `U = G·g·Gᵀ`, as 36 packed A matrices of `[M × C]` (``winogradPackedPerXi`` floats each),
+    /// made on the first inference whose output has enough tiles — at load, by the shape probe,
+    /// for the self-test's size — so layers whose maps are too small for Winograd (ResNet's 7×7
+    /// stage) never hold the 4× larger transformed filters.
+    let winogradWeights: WinogradFilters?
     /// Floats of one packed `U_ξ`.
     let winogradPackedPerXi: Int
 
@@ -71,7 +74,7 @@ struct PlannedConv: Operator {
             && (window.strides ?? [1, 1]).allSatisfy { $0 == 1 } && (window.dilations ?? [1, 1]).allSatisfy { $0 == 1 }
         if isWinograd {
             winogradPackedPerXi = gemmPackedACount(m: m, k: cg)
-            winogradWeights = try Self.winogradFilters(w, packedPerXi: winogradPackedPerXi)
+            winogradWeights = WinogradFilters(weight: w)
         } else {
             winogradPackedPerXi = 0
             winogradWeights = nil
@@ -109,9 +112,11 @@ struct PlannedConv: Operator {
             let yp = y.mutablePointer(Float.self)
             if isDepthwise {
                 runDepthwise(g, x: x.pointer(Float.self), y: yp, epilogue: epilogue, context: context)
-            } else if let u = winogradWeights,
+            } else if let filters = winogradWeights,
                       ((g.outHeight &+ 3) / 4) &* ((g.outWidth &+ 3) / 4) >= Self.winogradMinimumTiles {
+                let u = try filters.prepared(packedPerXi: winogradPackedPerXi)
                 runWinograd(g, u: u.pointer(Float.self), x: x.pointer(Float.self), y: yp, epilogue: epilogue, context: context)
+                withExtendedLifetime(u) {}
             } else {
                 runGemm(g, x: x.pointer(Float.self), y: yp, epilogue: epilogue, context: context)
             }
@@ -188,7 +193,7 @@ struct PlannedConv: Operator {
 
     /// `U = G·g·Gᵀ` for every (output, input) channel pair of `w` (`[M, C, 3, 3]`), computed in
     /// double precision and packed per position ξ as the A operand of the 36 GEMMs.
-    private static func winogradFilters(_ w: Tensor, packedPerXi: Int) throws -> Tensor {
+    fileprivate static func winogradFilters(_ w: Tensor, packedPerXi: Int) throws -> Tensor {
         let m = w.shape[0], c = w.shape[1]
         let g: [[Double]] = [[1.0 / 4, 0, 0], [-1.0 / 6, -1.0 / 6, -1.0 / 6], [-1.0 / 6, 1.0 / 6, -1.0 / 6],
                              [1.0 / 24, 1.0 / 12, 1.0 / 6], [1.0 / 24, -1.0 / 12, 1.0 / 6], [0, 0, 1]]
@@ -280,5 +285,35 @@ struct PlannedConv: Operator {
                 t0 &+= count
             }
         }
+    }
+}
+
+/// The Winograd filters of one ``PlannedConv``, transformed once, on first use (thread-safe: many
+/// inferences may reach a layer at the same time; one builds, the others wait and share).
+final class WinogradFilters: @unchecked Sendable {
+    /// The stored weight `[M, C, 3, 3]` (a constant of the artifact: no copy).
+    let weight: Tensor
+    private let lock = NSLock()
+    private var filters: Tensor?
+
+    init(weight: Tensor) {
+        self.weight = weight
+    }
+
+    /// The packed `U`, built on the first call.
+    func prepared(packedPerXi: Int) throws -> Tensor {
+        lock.lock()
+        defer { lock.unlock() }
+        if let filters { return filters }
+        let made = try PlannedConv.winogradFilters(weight, packedPerXi: packedPerXi)
+        filters = made
+        return made
+    }
+
+    /// Whether the filters have been made.
+    var isPrepared: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return filters != nil
     }
 }
