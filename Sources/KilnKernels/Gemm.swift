@@ -49,7 +49,7 @@ public let gemmMCPanels = 20
 
 /// Where A comes from.
 @frozen public enum GemmASource {
-    /// Packed at load by `packA` (panels of `[K × MR]`, rows past M zero).
+    /// Packed at load by `gemm_packA_f32` (chunk-major panels of `[kc × MR]`, rows past M zero).
     case packed(UnsafePointer<Float>)
     /// Row-major `[M × K]` with row stride `lda`, packed per call.
     case matrix(UnsafePointer<Float>, lda: Int)
@@ -88,20 +88,29 @@ public func gemmPackedACount(m: Int, k: Int) -> Int { (m &+ gemmMR &- 1) / gemmM
 @_alwaysEmitIntoClient
 public func gemmPackedBCount(k: Int, n: Int, nr: Int) -> Int { (n &+ nr &- 1) / nr &* nr &* k }
 
-/// Packs a row-major `[m × k]` matrix (row stride `lda`) into panels of `[k × MR]`, zero rows past `m`.
+/// Packs a row-major `[m × k]` matrix (row stride `lda`) into panels of `[kc × MR]`, zero rows past
+/// `m`, chunk-major: for each chunk of ``gemmKC`` reductions (starting at `k0`, `kc` long), all the
+/// row panels of that chunk in order, panel `p` at `k0·Mpad + p·MR·kc` (`Mpad` = rows rounded up to
+/// MR). A block of row panels for one chunk is then one contiguous run the GEMM streams through,
+/// instead of `MR·k`-strided pieces (ResNet's 512×4608 weights: 20 streams 110 KB apart).
 @_alwaysEmitIntoClient
 public func gemm_packA_f32(_ a: UnsafePointer<Float>, lda: Int, m: Int, k: Int, into dst: UnsafeMutablePointer<Float>) {
     var p = dst
-    var i0 = 0
-    while i0 < m {
-        let rows = min(gemmMR, m &- i0)
-        for kk in 0..<k {
-            for r in 0..<gemmMR {
-                p[r] = r < rows ? a[(i0 &+ r) &* lda &+ kk] : 0
+    var k0 = 0
+    while k0 < k {
+        let kc = min(gemmKC, k &- k0)
+        var i0 = 0
+        while i0 < m {
+            let rows = min(gemmMR, m &- i0)
+            for kk in k0..<(k0 &+ kc) {
+                for r in 0..<gemmMR {
+                    p[r] = r < rows ? a[(i0 &+ r) &* lda &+ kk] : 0
+                }
+                p += gemmMR
             }
-            p += gemmMR
+            i0 &+= gemmMR
         }
-        i0 &+= gemmMR
+        k0 &+= kc
     }
 }
 
@@ -357,6 +366,55 @@ public func gemm_micro_f32<V: KernelVector>(_ kc: Int, a: UnsafePointer<Float>, 
     }
 }
 
+/// The MR × V micro-kernel for a last micro-panel with at most `V.lanes` valid columns (a 7×7 map's
+/// 49 columns leave one): half the multiply-adds of the full tile. B rows are still `2·V.lanes`
+/// apart (the packed panel's layout); only their first vector is read.
+@_alwaysEmitIntoClient @inline(__always)
+public func gemm_microNarrow_f32<V: KernelVector>(_ kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                                                  c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int,
+                                                  accumulate: Bool, final: Bool, epilogue: Epilogue,
+                                                  biasPerColumn: Bool, row0: Int, col0: Int,
+                                                  residual: UnsafePointer<Float>?, vector: V.Type) {
+    let L = V.lanes, nr = 2 &* V.lanes
+    var c0 = V(broadcast: 0), c1 = V(broadcast: 0), c2 = V(broadcast: 0)
+    var c3 = V(broadcast: 0), c4 = V(broadcast: 0), c5 = V(broadcast: 0)
+    var ap = a, bp = b
+    var kk = kc
+    while kk >= 2 {
+        var bv = V(load: bp)
+        c0 = c0.fma(V(broadcast: ap[0]), bv); c1 = c1.fma(V(broadcast: ap[1]), bv); c2 = c2.fma(V(broadcast: ap[2]), bv)
+        c3 = c3.fma(V(broadcast: ap[3]), bv); c4 = c4.fma(V(broadcast: ap[4]), bv); c5 = c5.fma(V(broadcast: ap[5]), bv)
+        bv = V(load: bp + nr)
+        c0 = c0.fma(V(broadcast: ap[6]), bv); c1 = c1.fma(V(broadcast: ap[7]), bv); c2 = c2.fma(V(broadcast: ap[8]), bv)
+        c3 = c3.fma(V(broadcast: ap[9]), bv); c4 = c4.fma(V(broadcast: ap[10]), bv); c5 = c5.fma(V(broadcast: ap[11]), bv)
+        ap += 12
+        bp += 2 &* nr
+        kk &-= 2
+    }
+    if kk > 0 {
+        let bv = V(load: bp)
+        c0 = c0.fma(V(broadcast: ap[0]), bv); c1 = c1.fma(V(broadcast: ap[1]), bv); c2 = c2.fma(V(broadcast: ap[2]), bv)
+        c3 = c3.fma(V(broadcast: ap[3]), bv); c4 = c4.fma(V(broadcast: ap[4]), bv); c5 = c5.fma(V(broadcast: ap[5]), bv)
+    }
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: gemmMR &* 16) { tmp in
+        let t = tmp.baseAddress!
+        c0.store(t); c1.store(t + L); c2.store(t + 2 &* L); c3.store(t + 3 &* L); c4.store(t + 4 &* L); c5.store(t + 5 &* L)
+        for r in 0..<rows {
+            let out = c + r &* ldc
+            for j in 0..<cols {
+                var y = t[r &* L &+ j]
+                if accumulate { y += out[j] }
+                if final {
+                    if let bias = epilogue.bias { y += biasPerColumn ? bias[col0 &+ j] : bias[row0 &+ r] }
+                    if let residual { y += residual[r &* epilogue.residualStride &+ j] }
+                    y = epilogue.activate(y)
+                }
+                out[j] = y
+            }
+        }
+    }
+}
+
 /// Computes the tiles of C in row panels `mPanels` (panel `p` is rows `p·MR ..< p·MR+MR`) and columns
 /// `columns`, fully (every K chunk, then the epilogue). Disjoint calls may run concurrently.
 /// - Parameters:
@@ -396,8 +454,10 @@ public func gemm_f32<V: KernelVector>(_ p: GemmProblem, mPanels: Range<Int>, col
                 var aPanelStride: Int
                 switch p.a {
                 case let .packed(pa):
-                    aBlock = pa + (pb &* gemmMR &* p.k &+ k0 &* gemmMR)
-                    aPanelStride = gemmMR &* p.k
+                    // Chunk-major panels (`gemm_packA_f32`): chunk k0 holds every panel, kc·MR each.
+                    let mPad = (p.m &+ gemmMR &- 1) / gemmMR &* gemmMR
+                    aBlock = pa + (k0 &* mPad &+ pb &* gemmMR &* kc)
+                    aPanelStride = gemmMR &* kc
                 case let .matrix(a, lda):
                     var q = packedA
                     for panel in pb..<pe {
@@ -421,9 +481,15 @@ public func gemm_f32<V: KernelVector>(_ p: GemmProblem, mPanels: Range<Int>, col
                         let rows = min(gemmMR, p.m &- row0)
                         let cTile = p.c + (row0 &* p.ldc &+ col0)
                         let res = p.epilogue.residual.map { $0 + (row0 &* p.epilogue.residualStride &+ col0) }
-                        gemm_micro_f32(kc, a: aBlock + (panel &- pb) &* aPanelStride, b: bPanel, c: cTile, ldc: p.ldc,
-                                       rows: rows, cols: cols, accumulate: !first, final: last, epilogue: p.epilogue,
-                                       biasPerColumn: p.biasPerColumn, row0: row0, col0: col0, residual: res, vector: V.self)
+                        if cols <= V.lanes {
+                            gemm_microNarrow_f32(kc, a: aBlock + (panel &- pb) &* aPanelStride, b: bPanel, c: cTile, ldc: p.ldc,
+                                                 rows: rows, cols: cols, accumulate: !first, final: last, epilogue: p.epilogue,
+                                                 biasPerColumn: p.biasPerColumn, row0: row0, col0: col0, residual: res, vector: V.self)
+                        } else {
+                            gemm_micro_f32(kc, a: aBlock + (panel &- pb) &* aPanelStride, b: bPanel, c: cTile, ldc: p.ldc,
+                                           rows: rows, cols: cols, accumulate: !first, final: last, epilogue: p.epilogue,
+                                           biasPerColumn: p.biasPerColumn, row0: row0, col0: col0, residual: res, vector: V.self)
+                        }
                     }
                     j0 &+= nr
                 }
