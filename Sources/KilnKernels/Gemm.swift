@@ -255,6 +255,27 @@ public func gemm_packIm2col_f32<V: KernelVector>(_ x: UnsafePointer<Float>, _ w:
     }
 }
 
+/// Stores the `rows × cols` corner of a tile held in `t` (row stride `stride`) to C, element by
+/// element, with the accumulation and the epilogue: the edge path of the micro-kernels.
+@_alwaysEmitIntoClient @inline(__always)
+public func gemm_storeEdge_f32(_ t: UnsafePointer<Float>, stride: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+                               rows: Int, cols: Int, accumulate: Bool, final: Bool, epilogue: Epilogue,
+                               biasPerColumn: Bool, row0: Int, col0: Int, residual: UnsafePointer<Float>?) {
+    for r in 0..<rows {
+        let out = c + r &* ldc
+        for j in 0..<cols {
+            var y = t[r &* stride &+ j]
+            if accumulate { y += out[j] }
+            if final {
+                if let bias = epilogue.bias { y += biasPerColumn ? bias[col0 &+ j] : bias[row0 &+ r] }
+                if let residual { y += residual[r &* epilogue.residualStride &+ j] }
+                y = epilogue.activate(y)
+            }
+            out[j] = y
+        }
+    }
+}
+
 /// The MR × 2V micro-kernel: `acc = A_panel[kc × MR]ᵀ · B_panel[kc × 2V]` in registers, then
 /// accumulated into / stored to C with the epilogue when `final`.
 @_alwaysEmitIntoClient @inline(__always)
@@ -350,19 +371,8 @@ public func gemm_micro_f32<V: KernelVector>(_ kc: Int, a: UnsafePointer<Float>, 
         c00.store(t); c01.store(t + L); c10.store(t + nr); c11.store(t + nr + L)
         c20.store(t + 2 &* nr); c21.store(t + 2 &* nr + L); c30.store(t + 3 &* nr); c31.store(t + 3 &* nr + L)
         c40.store(t + 4 &* nr); c41.store(t + 4 &* nr + L); c50.store(t + 5 &* nr); c51.store(t + 5 &* nr + L)
-        for r in 0..<rows {
-            let out = c + r &* ldc
-            for j in 0..<cols {
-                var y = t[r &* nr &+ j]
-                if accumulate { y += out[j] }
-                if final {
-                    if let bias = epilogue.bias { y += biasPerColumn ? bias[col0 &+ j] : bias[row0 &+ r] }
-                    if let residual { y += residual[r &* epilogue.residualStride &+ j] }
-                    y = epilogue.activate(y)
-                }
-                out[j] = y
-            }
-        }
+        gemm_storeEdge_f32(t, stride: nr, c: c, ldc: ldc, rows: rows, cols: cols, accumulate: accumulate, final: final,
+                           epilogue: epilogue, biasPerColumn: biasPerColumn, row0: row0, col0: col0, residual: residual)
     }
 }
 
@@ -399,19 +409,8 @@ public func gemm_microNarrow_f32<V: KernelVector>(_ kc: Int, a: UnsafePointer<Fl
     withUnsafeTemporaryAllocation(of: Float.self, capacity: gemmMR &* 16) { tmp in
         let t = tmp.baseAddress!
         c0.store(t); c1.store(t + L); c2.store(t + 2 &* L); c3.store(t + 3 &* L); c4.store(t + 4 &* L); c5.store(t + 5 &* L)
-        for r in 0..<rows {
-            let out = c + r &* ldc
-            for j in 0..<cols {
-                var y = t[r &* L &+ j]
-                if accumulate { y += out[j] }
-                if final {
-                    if let bias = epilogue.bias { y += biasPerColumn ? bias[col0 &+ j] : bias[row0 &+ r] }
-                    if let residual { y += residual[r &* epilogue.residualStride &+ j] }
-                    y = epilogue.activate(y)
-                }
-                out[j] = y
-            }
-        }
+        gemm_storeEdge_f32(t, stride: L, c: c, ldc: ldc, rows: rows, cols: cols, accumulate: accumulate, final: final,
+                           epilogue: epilogue, biasPerColumn: biasPerColumn, row0: row0, col0: col0, residual: residual)
     }
 }
 

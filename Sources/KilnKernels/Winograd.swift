@@ -66,13 +66,17 @@ public func winograd43_input_f32<V: KernelVector>(_ x: UnsafePointer<Float>, _ g
     var tau = 0
     while tau < count {
         // Gather the 6×6 patches of L tiles, lane-minor: scratch[(i·6 + j)·L + l].
+        let first = t0 &+ tau
+        var th = first / g.tilesW, tw = first &- th &* g.tilesW
         for l in 0..<L {
-            let t = t0 &+ tau &+ l
             if tau &+ l >= count {
                 for q in 0..<36 { scratch[q &* L &+ l] = 0 }
                 continue
             }
-            let th = t / g.tilesW, tw = t &- th &* g.tilesW
+            defer {
+                tw &+= 1
+                if tw == g.tilesW { tw = 0; th &+= 1 }
+            }
             let r0 = th &* 4 &- g.padT, c0 = tw &* 4 &- g.padL
             if r0 >= 0 && c0 >= 0 && r0 &+ 6 <= g.inH && c0 &+ 6 <= g.inW {
                 var src = x + (r0 &* g.inW &+ c0)
@@ -151,23 +155,41 @@ public func winograd43_output_f32<V: KernelVector>(_ m: UnsafePointer<Float>, _ 
                 v0.store(q); v1.store(q + L); v2.store(q + 2 &* L); v3.store(q + 3 &* L)
             }
         }
-        // Scatter each lane's 4×4 tile into the plane, cut at its edges.
+        // Scatter each lane's 4×4 tile into the plane, cut at its edges (tiles in order: the tile
+        // coordinates advance without a division per lane).
         let lanes = min(L, count &- tau)
+        let first = t0 &+ tau
+        var th = first / g.tilesW, tw = first &- th &* g.tilesW
         for l in 0..<lanes {
-            let t = t0 &+ tau &+ l
-            let th = t / g.tilesW, tw = t &- th &* g.tilesW
             let oy = th &* 4, ox = tw &* 4
-            let rows = min(4, g.outH &- oy), cols = min(4, g.outW &- ox)
-            for i in 0..<rows {
-                let o = y + ((oy &+ i) &* g.outW &+ ox)
-                let q = scratch + (i &* 4 &* L &+ l)
-                if let residual {
-                    let r = residual + ((oy &+ i) &* g.outW &+ ox)
-                    for j in 0..<cols { o[j] = epilogue.activate(q[j &* L] + r[j]) }
-                } else {
-                    for j in 0..<cols { o[j] = q[j &* L] }
+            let q = scratch + l
+            if oy &+ 4 <= g.outH && ox &+ 4 <= g.outW {
+                for i in 0..<4 {
+                    let o = y + ((oy &+ i) &* g.outW &+ ox)
+                    let qi = q + i &* 4 &* L
+                    if let residual {
+                        let r = residual + ((oy &+ i) &* g.outW &+ ox)
+                        o[0] = epilogue.activate(qi[0] + r[0]); o[1] = epilogue.activate(qi[L] + r[1])
+                        o[2] = epilogue.activate(qi[2 &* L] + r[2]); o[3] = epilogue.activate(qi[3 &* L] + r[3])
+                    } else {
+                        o[0] = qi[0]; o[1] = qi[L]; o[2] = qi[2 &* L]; o[3] = qi[3 &* L]
+                    }
+                }
+            } else {
+                let rows = min(4, g.outH &- oy), cols = min(4, g.outW &- ox)
+                for i in 0..<rows {
+                    let o = y + ((oy &+ i) &* g.outW &+ ox)
+                    let qi = q + i &* 4 &* L
+                    if let residual {
+                        let r = residual + ((oy &+ i) &* g.outW &+ ox)
+                        for j in 0..<cols { o[j] = epilogue.activate(qi[j &* L] + r[j]) }
+                    } else {
+                        for j in 0..<cols { o[j] = qi[j &* L] }
+                    }
                 }
             }
+            tw &+= 1
+            if tw == g.tilesW { tw = 0; th &+= 1 }
         }
         tau &+= L
     }
