@@ -78,9 +78,11 @@ let package = Package(
         // Latency and throughput of a model (Benchmarks/README.md, docs/benchmarks.md).
         .executableTarget(
             name: "KilnBench",
-            dependencies: ["Kiln", "CBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Kiln", "CBLAS", "CAllocCount", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/KilnBench"
         ),
+        // kiln-bench's heap-allocation counter (interposes malloc in that executable only).
+        .target(name: "CAllocCount", path: "Benchmarks/CAllocCount"),
         // Naive reference kernels, tolerances and the fixture reader shared by tests and benchmarks.
         .target(
             name: "KilnTestSupport",

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CAllocCount
 import Foundation
 import Kiln
 
@@ -50,6 +51,10 @@ struct KilnBench: ParsableCommand {
             samples.append(Double(DispatchTime.now().uptimeNanoseconds - s) / 1e9)
         }
         samples.sort()
+        // Heap allocations of one warm inference (every thread; kiln-bench interposes malloc).
+        kiln_alloc_count_start()
+        _ = try m.predict(feeds)
+        let allocations = Int(kiln_alloc_count_stop())
         func pct(_ p: Double) -> Double { samples[min(samples.count - 1, Int((p / 100 * Double(samples.count - 1)).rounded()))] }
         let profile = try m.profile(feeds)
         let macs = profile.reduce(0) { $0 + $1.macs }
@@ -61,7 +66,7 @@ struct KilnBench: ParsableCommand {
             "mean_ms": samples.reduce(0, +) / Double(samples.count) * 1e3,
             "throughput_per_s": Double(batch) / p50, "gmacs": Double(macs) / 1e9,
             "gflops": 2 * Double(macs) / p50 / 1e9,
-            "arena_bytes": m.arenaBytes(for: feeds) ?? 0, "blas": BLASInfo.description, "kernels": BLASInfo.kernelDescription,
+            "arena_bytes": m.arenaBytes(for: feeds) ?? 0, "allocations_per_inference": allocations, "blas": BLASInfo.description, "kernels": BLASInfo.kernelDescription,
         ]
         if json {
             let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
@@ -74,6 +79,7 @@ struct KilnBench: ParsableCommand {
             print(String(format: "latency ms: min %.2f  p50 %.2f  p90 %.2f  p99 %.2f", samples[0] * 1e3, p50 * 1e3, pct(90) * 1e3, pct(99) * 1e3))
             print(String(format: "throughput %.1f images/s, %.2f GMACs/image-batch, %.1f GFLOPS achieved",
                          Double(batch) / p50, Double(macs) / 1e9, 2 * Double(macs) / p50 / 1e9))
+            print("heap allocations per inference: \(allocations) (after warm-up)")
             if let stats = m.memoryStatistics(for: feeds) {
                 print(String(format: "activation arena %.1f MB (%.1f MB of intermediates without reuse)",
                              Double(stats.arenaBytes) / 1e6, Double(stats.totalBytes) / 1e6))
