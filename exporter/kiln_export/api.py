@@ -96,12 +96,50 @@ def _frameworks(extra: Mapping[str, str] | None = None, with_ort: bool = False) 
     return frameworks
 
 
+KILN_MAGIC = b"\x89KILN"
+
+
 def _load(model) -> onnx.ModelProto:
+    """A ModelProto from a proto, serialized bytes or a path.
+
+    Raises:
+        OSError: the file cannot be read.
+        KilnExportError: the bytes are not an ONNX model.
+    """
     if isinstance(model, onnx.ModelProto):
         return model
     if isinstance(model, (bytes, bytearray)):
-        return onnx.load_from_string(bytes(model))
-    return onnx.load(os.fspath(model))
+        what, blob = "the model bytes", bytes(model)
+    else:
+        path = os.fspath(model)
+        what = f"{path!r}"
+        with open(path, "rb") as f:  # an OSError here names the file
+            blob = f.read()
+    if blob.startswith(KILN_MAGIC):
+        raise KilnExportError(f"{what} is a Kiln artifact already, not an ONNX model")
+    try:
+        proto = onnx.load_from_string(blob)
+    except Exception as e:  # protobuf's DecodeError, or onnx's own errors
+        raise KilnExportError(f"{what} is not an ONNX model (protobuf cannot parse it: {e})") from None
+    if not proto.HasField("graph") or not (proto.opset_import or len(proto.graph.node)):
+        raise KilnExportError(f"{what} is not an ONNX model ({'empty file' if not blob else 'it holds no graph'})")
+    if not isinstance(model, (bytes, bytearray)):
+        _load_external_data(proto, path, what)
+    return proto
+
+
+def _load_external_data(proto: onnx.ModelProto, path: str, what: str) -> None:
+    """Weights stored next to the model (``.onnx`` + ``.onnx.data``), as ``onnx.load`` reads them."""
+    from onnx.external_data_helper import load_external_data_for_model, uses_external_data
+
+    if not any(uses_external_data(t) for t in proto.graph.initializer):
+        return
+    try:
+        load_external_data_for_model(proto, os.path.dirname(os.path.abspath(path)))
+    except OSError:
+        raise
+    except Exception as e:
+        raise KilnExportError(f"{what}: its external weight data cannot be loaded: {e}") from None
 
 
 def random_inputs(model: onnx.ModelProto, seed: int = 0) -> dict[str, np.ndarray]:
@@ -164,7 +202,7 @@ def export_onnx(model, output, labels=None, fp16_weights: bool = False, selftest
             # Called only once the graph has been validated, so an unsupported op is reported as
             # such rather than as whatever ONNX Runtime makes of it.
             inputs = random_inputs(proto, seed)
-            return "onnxruntime", inputs, run_onnx_model(proto, inputs)
+            return "onnxruntime", inputs, run_onnx_model(proto, inputs, "the original model (the self-test reference)")
     return _export(proto, output, labels=labels, fp16_weights=fp16_weights, reference=reference,
                    preprocessing=preprocessing, source_name=source_name, metadata=metadata,
                    tolerance=tolerance, created=created, frameworks=_frameworks(with_ort=selftest))
@@ -308,7 +346,7 @@ def _export(proto, output, *, labels, fp16_weights, reference, preprocessing, so
         if missing:
             raise KilnExportError("the self-test has no example for graph inputs", missing)
         got = run_onnx_model(artifact_to_onnx({"graph": graph, "tensors": [{"name": n} for n in tensors]}, tensors),
-                             inputs)
+                             inputs, "the prepared graph")
         max_error = _max_abs_error(got, outputs)
         final_tolerance = dict(tolerance or DEFAULT_TOLERANCE)
         if fp16_weights:
