@@ -14,6 +14,7 @@ import sys
 
 from . import __version__
 from .api import export_onnx
+from .shapes import parse_input_shape
 from .errors import KilnExportError, one_line
 
 EXIT_EXPORT = 2    # the model cannot be exported, or the command line is wrong
@@ -39,6 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fp16-weights", action="store_true",
                    help="store float weights as f16 (half the size); the self-test tolerance is measured")
     p.add_argument("--no-selftest", action="store_true", help="store no self-test (no onnxruntime needed)")
+    p.add_argument("--input-shape", action="append", default=[], metavar="NAME=D0,D1,...",
+                   help="the shape of graph input NAME in the self-test (repeatable), e.g. "
+                        "images=1,3,640,640; by default symbolic dims are 1, except the height and "
+                        "width of an image input: the model's imgsz metadata, the preprocessing size, "
+                        "or 224")
     p.add_argument("--seed", type=int, default=0, help="seed of the self-test input (default 0)")
     p.add_argument("--source-name", help="metadata.source_model (default: the model's file name)")
     p.add_argument("--preprocess", metavar="PRESET_OR_JSON",
@@ -80,6 +86,14 @@ def _checked_tolerance(args) -> dict | None:
 
 def _export(args) -> int:
     tolerance = _checked_tolerance(args)
+    input_shapes = {}
+    for text in args.input_shape:
+        name, shape = parse_input_shape(text)
+        if name in input_shapes:
+            raise KilnExportError(f"--input-shape {text!r}: input {name!r} is given twice")
+        input_shapes[name] = shape
+    if args.no_selftest and input_shapes:
+        raise KilnExportError("--input-shape chooses the self-test input; it has no effect with --no-selftest")
     preprocessing = args.preprocess
     if preprocessing is not None and preprocessing != "imagenet":
         try:
@@ -90,7 +104,8 @@ def _export(args) -> int:
                                   f"{getattr(e, 'strerror', None) or e}") from None
     result = export_onnx(args.model, args.output, labels=args.labels, fp16_weights=args.fp16_weights,
                          selftest=not args.no_selftest, preprocessing=preprocessing, seed=args.seed,
-                         source_name=args.source_name, tolerance=tolerance)
+                         source_name=args.source_name, tolerance=tolerance, input_shapes=input_shapes,
+                         log=print)
     print(f"wrote {result.path}: {result.size} bytes, {result.nodes_after} nodes "
           f"(from {result.nodes_before}), {result.tensor_count} graph tensors")
     if result.tolerance is not None:

@@ -25,6 +25,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from .errors import KilnExportError
 from .ops import DEFAULT_DOMAINS
+from .shapes import symbolize_dims
 
 MIN_OPSET = 11
 # Ops whose value is not a function of their inputs: never folded.
@@ -67,7 +68,10 @@ def default_opset(model: onnx.ModelProto) -> int | None:
 
 def prepare_model(model: onnx.ModelProto) -> PreparedGraph:
     """Run every preparation pass on ``model`` (which is not modified)."""
-    model = copy.deepcopy(model)
+    original = model
+    model = symbolize_dims(model)  # -1 and 0 dims are symbols (copies when it changes something)
+    if model is original:
+        model = copy.deepcopy(model)
     if model.functions:
         import onnx.inliner
 
@@ -203,7 +207,7 @@ def _from_proto(vi: onnx.ValueInfoProto) -> ValueInfo:
         return ValueInfo(vi.name, t.elem_type, None)
     dims = []
     for d in t.shape.dim:
-        if d.HasField("dim_value"):
+        if d.HasField("dim_value") and d.dim_value > 0:
             dims.append(int(d.dim_value))
         elif d.HasField("dim_param") and d.dim_param:
             dims.append(d.dim_param)

@@ -449,14 +449,17 @@ def run_onnx_model(model, inputs: Mapping[str, np.ndarray], what: str = "the mod
     """
     ort = onnxruntime_module()
     options = ort.SessionOptions()
-    options.log_severity_level = 3
+    # Errors come back as exceptions and are reported once, on one line: ORT's own log stays quiet.
+    options.log_severity_level = 4
     try:
         session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
     except Exception as e:  # onnxruntime raises its own exception types
         raise KilnExportError(f"ONNX Runtime cannot load {what}: {_ort_reason(e)}") from None
     names = [o.name for o in session.get_outputs()]
     try:
-        results = session.run(names, dict(inputs))
+        run_options = ort.RunOptions()
+        run_options.log_severity_level = 4
+        results = session.run(names, dict(inputs), run_options)
     except Exception as e:
         shapes = ", ".join(f"{k} {list(np.shape(v))}" for k, v in inputs.items())
         raise KilnExportError(f"ONNX Runtime failed running {what} on {shapes or 'no inputs'}: "

@@ -123,3 +123,32 @@ def test_success_still_prints_the_summary(tmp_path):
     proc = kiln_export("cnn.onnx", "-o", "x.kiln", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "wrote x.kiln" in proc.stdout and "self-test: max abs error" in proc.stdout
+
+
+@pytest.mark.parametrize("shape, fragments", [
+    ("images=1,3,x,64", ["--input-shape 'images=1,3,x,64'", "integers"]),
+    ("images", ["--input-shape 'images'", "NAME=D0,D1"]),
+    ("photo=1,3,64,64", ["--input-shape 'photo'", "no input of that name (inputs: images)"]),
+    ("images=1,3,64", ["--input-shape images=1,3,64", "rank 4"]),
+    ("images=1,4,64,64", ["dim 1 of input 'images' is fixed at 3"]),
+    ("images=1,3,65,65", ["ONNX Runtime failed running the original model", "images [1, 3, 65, 65]", "cat"]),
+])
+def test_bad_input_shape(tmp_path, shape, fragments):
+    from test_dynamic_shapes import branchy_net
+
+    save(branchy_net(), tmp_path / "b.onnx")
+    proc = kiln_export("b.onnx", "-o", "x.kiln", "--input-shape", shape, cwd=tmp_path)
+    assert_one_line_error(proc, *fragments, status=2)
+    assert not (tmp_path / "x.kiln").exists()
+
+
+def test_negative_dims_export_without_flags_and_say_which_shape(tmp_path):
+    from test_dynamic_shapes import branchy_net
+
+    save(branchy_net(dims=(-1, 3, -1, -1), out_dims=(-1, 8)), tmp_path / "paddle.onnx")
+    proc = kiln_export("paddle.onnx", "-o", "p.kiln", cwd=tmp_path)
+    assert proc.returncode == 0 and not proc.stderr, proc.stderr
+    assert "self-test input 'images': [1, 3, 224, 224]" in proc.stdout
+    proc = kiln_export("paddle.onnx", "-o", "p.kiln", "--input-shape", "images=1,3,64,32", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "self-test input 'images': [1, 3, 64, 32] (from --input-shape)" in proc.stdout
