@@ -17,11 +17,13 @@ from .convert import to_artifact_graph
 from .errors import KilnExportError
 from .format import encode_artifact, write_file_atomic
 from .ops import unsupported_nodes
-from .prepare import prepare_model
+from .prepare import MIN_OPSET, default_opset, prepare_model, upgrade_opset
 from .shapes import DEFAULT_IMAGE_SIZE, FALLBACK_SIZES, choose_selftest_shapes, symbolize_dims
 from .reader import artifact_to_onnx, onnxruntime_module, read_artifact, run_onnx_model
 
 DEFAULT_TOLERANCE = {"abs": 1e-4, "rel": 1e-4}
+# The oldest default-domain opset ONNX Runtime runs; older models are upgraded before the self-test.
+MIN_ORT_OPSET = 7
 # --fp16-weights: the tolerance is this many times the error ONNX Runtime shows on the
 # f16-rounded weights, so a runtime with slightly different rounding still passes.
 FP16_TOLERANCE_FACTOR = 2.0
@@ -242,6 +244,16 @@ def export_onnx(model, output, labels=None, fp16_weights: bool = False, selftest
         source_name = os.path.basename(os.fspath(model)) if isinstance(model, (str, os.PathLike)) \
             else (proto.graph.name or "onnx model")
     proto = symbolize_dims(proto)
+    opset = default_opset(proto)
+    if opset is not None and opset < MIN_ORT_OPSET:
+        # ONNX Runtime runs no opset below 7, so the reference itself needs the converted model.
+        proto = upgrade_opset(proto, MIN_OPSET, choose_selftest_shapes(proto, input_shapes).shapes)
+        note(f"opset {opset} upgraded to {MIN_OPSET} with onnx.version_converter" + (
+            f" before the self-test (ONNX Runtime runs opset {MIN_ORT_OPSET} and later, so its reference "
+            "comes from the upgraded model)" if selftest else ""))
+    elif opset is not None and opset < MIN_OPSET:
+        note(f"opset {opset} upgraded to {MIN_OPSET} with onnx.version_converter" + (
+            f" (the self-test reference is ONNX Runtime on the original opset-{opset} model)" if selftest else ""))
     if input_shapes and not selftest:
         raise KilnExportError("input_shapes (--input-shape) chooses the self-test input, but there is no self-test")
     reference = None
