@@ -18,6 +18,7 @@ from .errors import KilnExportError
 from .format import encode_artifact, write_file_atomic
 from .ops import unsupported_nodes
 from .prepare import MIN_OPSET, default_opset, prepare_model, upgrade_opset
+from .summary import summarize
 from .shapes import DEFAULT_IMAGE_SIZE, FALLBACK_SIZES, choose_selftest_shapes, symbolize_dims
 from .reader import artifact_to_onnx, onnxruntime_module, read_artifact, run_onnx_model
 
@@ -76,17 +77,23 @@ def read_labels(source) -> list[str] | None:
 
 @dataclass
 class ExportResult:
-    """What an export wrote."""
+    """What an export wrote. Its ``repr`` is a one-screen summary; ``header`` has everything."""
 
     path: str
     size: int
-    header: dict
+    header: dict = field(repr=False)
     nodes_before: int
     nodes_after: int
     tensor_count: int
     max_abs_error: float | None  # of the artifact (via ONNX Runtime) against the reference
     tolerance: dict | None
     notes: list[str] = field(default_factory=list)  # choices made on the way (self-test shapes, opset upgrade)
+
+    def __repr__(self) -> str:
+        return summarize(self)
+
+    def _repr_pretty_(self, printer, cycle) -> None:  # IPython and Jupyter
+        printer.text(summarize(self))
 
 
 def _frameworks(extra: Mapping[str, str] | None = None, with_ort: bool = False) -> dict:
