@@ -152,3 +152,13 @@ def test_negative_dims_export_without_flags_and_say_which_shape(tmp_path):
     proc = kiln_export("paddle.onnx", "-o", "p.kiln", "--input-shape", "images=1,3,64,32", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "self-test input 'images': [1, 3, 64, 32] (from --input-shape)" in proc.stdout
+
+
+def test_external_weight_data(tmp_path):
+    onnx.save(nets.small_cnn(17), tmp_path / "ext.onnx", save_as_external_data=True, all_tensors_to_one_file=True,
+              location="ext.onnx.data", size_threshold=0)
+    proc = kiln_export("ext.onnx", "-o", "ext.kiln", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    (tmp_path / "ext.onnx.data").unlink()
+    proc = kiln_export("ext.onnx", "-o", "x.kiln", cwd=tmp_path)
+    assert_one_line_error(proc, "'ext.onnx': its external weight data cannot be loaded", "conv.w", status=2)
