@@ -165,12 +165,23 @@ class SelfTestShapes:
     guessed: list[str]
 
     def with_spatial_size(self, model: onnx.ModelProto, size: int) -> "SelfTestShapes":
+        """These shapes with the guessed heights and widths set to ``size``, in every input that
+        shares their symbols."""
         shapes = {k: list(v) for k, v in self.shapes.items()}
-        inputs = {i.name: i for i in _graph_inputs(model)}
+        inputs = _graph_inputs(model)
+        by_name = {i.name: i for i in inputs}
+        symbols = set()
         for name in self.guessed:
-            for axis in inputs[name].spatial_axes():
-                if not isinstance(inputs[name].dims[axis], int):
+            for axis in by_name[name].spatial_axes():
+                d = by_name[name].dims[axis]
+                if d is None:
                     shapes[name][axis] = size
+                elif isinstance(d, str):
+                    symbols.add(d)
+        for inp in inputs:
+            for axis, d in enumerate(inp.dims):
+                if isinstance(d, str) and d in symbols:
+                    shapes[inp.name][axis] = size
         notes = [n for n in self.notes if not any(n.startswith(f"self-test input {g!r}") for g in self.guessed)]
         notes += [f"self-test input {n!r}: {shapes[n]} (ONNX Runtime failed at height and width "
                   f"{DEFAULT_IMAGE_SIZE}, the default for an image input, and ran at {size}; "
@@ -222,15 +233,16 @@ def choose_selftest_shapes(model: onnx.ModelProto, given: dict | None = None,
         hint, source = model_hint, "the model's imgsz metadata"
         if hint is None:
             hint, source = preprocessing_size_hint(preprocessing, inp.name), "the preprocessing size"
-        shape, chosen = [], []
+        shape, chosen, sized = [], [], False
         for axis, d in enumerate(inp.dims):
             if isinstance(d, int):
                 shape.append(d)
                 continue
             if d is not None and d in bound:
-                value = bound[d]
+                value = bound[d]  # a symbol another input (or --input-shape) already sized
             elif axis in spatial:
                 value = hint[spatial.index(axis)] if hint else DEFAULT_IMAGE_SIZE
+                sized = True
             else:
                 value = 1
             if d is not None:
@@ -239,13 +251,14 @@ def choose_selftest_shapes(model: onnx.ModelProto, given: dict | None = None,
             chosen.append(f"{d or f'dim {axis}'}={value}")
         shapes[inp.name] = shape
         if chosen:
-            if any(a in spatial and not isinstance(inp.dims[a], int) for a in range(len(inp.dims))):
+            if sized:
                 why = f"height and width from {source}" if hint else \
                     f"height and width {DEFAULT_IMAGE_SIZE} by default for an image input"
                 if not hint:
                     guessed.append(inp.name)
             else:
-                why = "symbolic dims 1 by default"
+                shared = any(a in spatial and isinstance(d, str) for a, d in enumerate(inp.dims))
+                why = "height and width as for the input above" if shared else "symbolic dims 1 by default"
             notes.append(f"self-test input {inp.name!r}: {shape} ({', '.join(chosen)}; {why}; "
                          f"--input-shape {inp.name}=... chooses another)")
     return SelfTestShapes(shapes, notes, guessed)

@@ -139,3 +139,21 @@ def test_parse_input_shape_errors(text, message):
 def test_input_shapes_that_do_not_fit_the_model(given, message):
     with pytest.raises(KilnExportError, match=message):
         choose_selftest_shapes(branchy_net(), given)
+
+
+def test_inputs_sharing_height_and_width_get_one_size():
+    # An image and a mask of the same size: the mask's height and width follow the image's, also
+    # when the default is replaced by a fallback size.
+    g = helper.make_graph(
+        [helper.make_node("Mul", ["images", "mask"], ["y"])], "masked",
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["N", 3, "H", "W"]),
+         helper.make_tensor_value_info("mask", TensorProto.FLOAT, ["N", 1, "H", "W"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3, "H", "W"])])
+    m = helper.make_model(g)
+    chosen = choose_selftest_shapes(m)
+    assert chosen.shapes == {"images": [1, 3, 224, 224], "mask": [1, 1, 224, 224]}
+    assert chosen.guessed == ["images"]
+    assert "height and width as for the input above" in chosen.notes[1]
+    assert chosen.with_spatial_size(m, 320).shapes == {"images": [1, 3, 320, 320], "mask": [1, 1, 320, 320]}
+    given = choose_selftest_shapes(m, {"mask": [2, 1, 64, 48]})
+    assert given.shapes == {"images": [2, 3, 64, 48], "mask": [2, 1, 64, 48]} and given.guessed == []
