@@ -2,9 +2,9 @@
 
 Run from anywhere (torch, onnx and onnxruntime needed here only, never in CI):
 
-    /work/venv/bin/python Fixtures/models/gen_models.py
+    /work/venv/bin/python Fixtures/models/gen_models.py [--only ops_<group> ...]
 
-Regenerates the whole directory, seeded:
+Regenerates the whole directory, seeded (or, with ``--only``, just the named hand-built op graphs):
 
 - ``<net>.kiln``: tiny networks shaped like real architectures (ResNet, MobileNetV3, ViT, U-Net),
   exported with ``kiln_export.export_module``: dynamic batch ``N``, opset 17 (TorchScript exporter;
@@ -458,7 +458,26 @@ def ops_norm_pool() -> onnx.ModelProto:
     return g.model("ops_norm_pool", [f32("x", ["N", 3, 7, 7])], [f32("features", ["N", "W"])], 13)
 
 
-OP_GRAPHS = [ops_elementwise, ops_logic, ops_reduce, ops_shape, ops_activation, ops_opset24, ops_norm_pool]
+def ops_classic() -> onnx.ModelProto:
+    """Ops of classic and pixel-shuffling vision models: LRN (AlexNet's settings, and size 3; ONNX
+    Runtime, the reference here, refuses even sizes), SpaceToDepth, DepthToSpace in both modes, and a Dropout whose mask is read (cast to
+    float and multiplied in), so the optimizer must keep it (opset 13: ONNX Runtime's mask is all
+    true there, as the spec says)."""
+    g = GraphBuilder(8)
+    lrn = g.op("LRN", ["x"], size=5, alpha=1e-4, beta=0.75, bias=1.0)
+    lrn3 = g.op("LRN", ["x"], size=3, alpha=0.05, beta=0.5, bias=2.0)
+    s2d = g.op("SpaceToDepth", [lrn], blocksize=2)                      # [N, 16, 2, 3]
+    dcr = g.op("DepthToSpace", [s2d], blocksize=2)                      # back to [N, 4, 4, 6]
+    crd = g.op("DepthToSpace", [s2d], blocksize=2, mode="CRD")
+    dropped, mask = g.op("Dropout", [lrn3], outputs=2)
+    masked = g.op("Mul", [dropped, g.op("Cast", [mask], to=TensorProto.FLOAT)])
+    g.op("Concat", [g.flat(p) for p in (lrn, s2d, dcr, crd, masked)], axis=1)
+    g.nodes[-1].output[0] = "features"
+    return g.model("ops_classic", [f32("x", ["N", 4, 4, 6])], [f32("features", ["N", 480])], 13)
+
+
+OP_GRAPHS = [ops_elementwise, ops_logic, ops_reduce, ops_shape, ops_activation, ops_opset24, ops_norm_pool,
+             ops_classic]
 
 
 def export_op_graphs() -> None:
@@ -529,6 +548,14 @@ def report(result) -> None:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["--only"]:
+        # One hand-built op graph (for example `--only ops_classic`), leaving every other file as is.
+        for make in OP_GRAPHS:
+            if make.__name__ in sys.argv[2:]:
+                model = make()
+                report(export_onnx(model, os.path.join(HERE, f"{model.graph.name}.kiln"), seed=7,
+                                   source_name=f"Fixtures/models/gen_models.py:{make.__name__}", created=CREATED))
+        return
     for path in glob.glob(os.path.join(HERE, "*.kiln")) + glob.glob(os.path.join(HERE, "onnx", "*.onnx")):
         os.remove(path)
     os.makedirs(os.path.join(HERE, "onnx"), exist_ok=True)

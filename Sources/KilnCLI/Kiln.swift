@@ -32,6 +32,22 @@ func loadModel(_ path: String, threads: Int? = nil, verifyHash: Bool = false) th
 
 func shapeText(_ dims: [Dim]) -> String { "[" + dims.map(\.description).joined(separator: ", ") + "]" }
 
+/// The non-batch symbols of the graph inputs (height, width...) with the size the self-test input
+/// gives them, in input order: the sizes at which shapes were probed at load.
+func selfTestSizes(of a: Artifact) -> [(symbol: String, size: Int)] {
+    guard let spec = a.selfTest else { return [] }
+    var batch: String? = nil
+    if case .symbol(let s)? = a.inputs.first?.shape.first { batch = s }
+    var seen = Set<String>(), out: [(symbol: String, size: Int)] = []
+    for info in a.inputs {
+        guard let shape = spec.inputs[info.name].flatMap({ a.tensors[$0] })?.shape, shape.count == info.shape.count else { continue }
+        for (axis, d) in info.shape.enumerated() {
+            if case .symbol(let s) = d, s != batch, seen.insert(s).inserted { out.append((s, shape[axis])) }
+        }
+    }
+    return out
+}
+
 func humanCount(_ n: Double) -> String {
     switch n {
     case 1e9...: return String(format: "%.2f G", n / 1e9)
@@ -92,7 +108,11 @@ struct Inspect: ParsableCommand {
             print("selftest: none")
         }
         if shapes {
-            print("optimized graph (\(m.plannedStepCount) nodes; shapes inferred at load, N = batch):")
+            // Only the batch is tracked as a symbol; other symbols (height, width) were probed at
+            // the self-test's size, so say which sizes the printed dims belong to.
+            let others = selfTestSizes(of: a).map { "\($0.symbol) = \($0.size)" }
+            let legend = others.isEmpty ? "N = batch" : "N = batch; at the self-test's \(others.joined(separator: ", "))"
+            print("optimized graph (\(m.plannedStepCount) nodes; shapes inferred at load, \(legend)):")
             for n in m.plannedNodes {
                 let outs = n.outputs.filter { !$0.isEmpty }.map { o in
                     "\(o) " + (m.valueShapes?[o].map(shapeText) ?? "[?]")

@@ -53,6 +53,17 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(verify.stdout.hasPrefix("PASS"), verify.stdout)
     }
 
+    /// Symbolic height and width: `inspect` shows the symbols, and says that the shapes it infers
+    /// are at the self-test's size (only the batch is tracked as a symbol).
+    func testInspectShapesOfADynamicImageModel() throws {
+        let url = fixturesDirectory.appendingPathComponent("models/dynamic/dynamic_hw.kiln")
+        let r = try runKiln(["inspect", "--shapes", url.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("input:  images f32 [batch, 3, height, width]"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("shapes inferred at load, N = batch; at the self-test's height = 24, width = 32)"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("cat [batch, 8, 24, 32]"), r.stdout)
+    }
+
     func testBadArtifactsFailCleanly() throws {
         let good = try goodArtifact()
         var flipped = good

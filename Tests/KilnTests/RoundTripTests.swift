@@ -9,10 +9,15 @@ import KilnTestSupport
 /// Runtime's outputs on seeded input, stored by the exporter), and runs the same input through the
 /// committed `Fixtures/models/<net>.kiln` (exported from PyTorch by gen_models.py) to check that both
 /// routes give the reference outputs.
+///
+/// `Fixtures/models/generated/` is not committed, so on a fresh clone a plain `swift test` skips this
+/// test, naming the command that makes the artifacts. `make test` makes them and sets
+/// `KILN_REQUIRE_ROUNDTRIP=1`, under which a missing directory fails instead.
 final class RoundTripTests: XCTestCase {
     static let models = fixturesDirectory.appendingPathComponent("models")
     static let generated = models.appendingPathComponent("generated")
     static let hint = "run `make test` (or `Fixtures/models/roundtrip.sh`) to export Fixtures/models/onnx/*.onnx into Fixtures/models/generated/"
+    static let required = ProcessInfo.processInfo.environment["KILN_REQUIRE_ROUNDTRIP"].map { !$0.isEmpty && $0 != "0" } ?? false
 
     func testGeneratedArtifactsPassTheirSelfTests() throws {
         let onnxFiles = try FileManager.default.contentsOfDirectory(at: Self.models.appendingPathComponent("onnx"), includingPropertiesForKeys: nil)
@@ -21,7 +26,8 @@ final class RoundTripTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(onnxFiles.count, 2, "Fixtures/models/onnx holds too few ONNX files")
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: Self.generated.path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            return XCTFail("Fixtures/models/generated/ is missing: \(Self.hint)")
+            if Self.required { return XCTFail("Fixtures/models/generated/ is missing: \(Self.hint)") }
+            throw XCTSkip("Fixtures/models/generated/ is missing (it is made by the Python round trip): \(Self.hint)")
         }
         for onnx in onnxFiles {
             let stem = onnx.deletingPathExtension().lastPathComponent

@@ -6,7 +6,7 @@ import datetime
 import io
 import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -17,10 +17,14 @@ from .convert import to_artifact_graph
 from .errors import KilnExportError
 from .format import encode_artifact, write_file_atomic
 from .ops import unsupported_nodes
-from .prepare import prepare_model
+from .prepare import MIN_OPSET, default_opset, prepare_model, upgrade_opset
+from .summary import summarize
+from .shapes import DEFAULT_IMAGE_SIZE, FALLBACK_SIZES, choose_selftest_shapes, symbolize_dims
 from .reader import artifact_to_onnx, onnxruntime_module, read_artifact, run_onnx_model
 
 DEFAULT_TOLERANCE = {"abs": 1e-4, "rel": 1e-4}
+# The oldest default-domain opset ONNX Runtime runs; older models are upgraded before the self-test.
+MIN_ORT_OPSET = 7
 # --fp16-weights: the tolerance is this many times the error ONNX Runtime shows on the
 # f16-rounded weights, so a runtime with slightly different rounding still passes.
 FP16_TOLERANCE_FACTOR = 2.0
@@ -73,16 +77,23 @@ def read_labels(source) -> list[str] | None:
 
 @dataclass
 class ExportResult:
-    """What an export wrote."""
+    """What an export wrote. Its ``repr`` is a one-screen summary; ``header`` has everything."""
 
     path: str
     size: int
-    header: dict
+    header: dict = field(repr=False)
     nodes_before: int
     nodes_after: int
     tensor_count: int
     max_abs_error: float | None  # of the artifact (via ONNX Runtime) against the reference
     tolerance: dict | None
+    notes: list[str] = field(default_factory=list)  # choices made on the way (self-test shapes, opset upgrade)
+
+    def __repr__(self) -> str:
+        return summarize(self)
+
+    def _repr_pretty_(self, printer, cycle) -> None:  # IPython and Jupyter
+        printer.text(summarize(self))
 
 
 def _frameworks(extra: Mapping[str, str] | None = None, with_ort: bool = False) -> dict:
@@ -96,27 +107,68 @@ def _frameworks(extra: Mapping[str, str] | None = None, with_ort: bool = False) 
     return frameworks
 
 
+KILN_MAGIC = b"\x89KILN"
+
+
 def _load(model) -> onnx.ModelProto:
+    """A ModelProto from a proto, serialized bytes or a path.
+
+    Raises:
+        OSError: the file cannot be read.
+        KilnExportError: the bytes are not an ONNX model.
+    """
     if isinstance(model, onnx.ModelProto):
         return model
     if isinstance(model, (bytes, bytearray)):
-        return onnx.load_from_string(bytes(model))
-    return onnx.load(os.fspath(model))
+        what, blob = "the model bytes", bytes(model)
+    else:
+        path = os.fspath(model)
+        what = f"{path!r}"
+        with open(path, "rb") as f:  # an OSError here names the file
+            blob = f.read()
+    if blob.startswith(KILN_MAGIC):
+        raise KilnExportError(f"{what} is a Kiln artifact already, not an ONNX model")
+    try:
+        proto = onnx.load_from_string(blob)
+    except Exception as e:  # protobuf's DecodeError, or onnx's own errors
+        raise KilnExportError(f"{what} is not an ONNX model (protobuf cannot parse it: {e})") from None
+    if not proto.HasField("graph") or not (proto.opset_import or len(proto.graph.node)):
+        raise KilnExportError(f"{what} is not an ONNX model ({'empty file' if not blob else 'it holds no graph'})")
+    if not isinstance(model, (bytes, bytearray)):
+        _load_external_data(proto, path, what)
+    return proto
 
 
-def random_inputs(model: onnx.ModelProto, seed: int = 0) -> dict[str, np.ndarray]:
-    """A seeded example for every graph input; symbolic and unknown dims are 1."""
+def _load_external_data(proto: onnx.ModelProto, path: str, what: str) -> None:
+    """Weights stored next to the model (``.onnx`` + ``.onnx.data``), as ``onnx.load`` reads them."""
+    from onnx.external_data_helper import load_external_data_for_model, uses_external_data
+
+    if not any(uses_external_data(t) for t in proto.graph.initializer):
+        return
+    try:
+        load_external_data_for_model(proto, os.path.dirname(os.path.abspath(path)))
+    except OSError:
+        raise
+    except Exception as e:
+        raise KilnExportError(f"{what}: its external weight data cannot be loaded: {e}") from None
+
+
+def random_inputs(model: onnx.ModelProto, seed: int = 0,
+                  shapes: Mapping[str, Sequence[int]] | None = None) -> dict[str, np.ndarray]:
+    """A seeded example for every graph input, of the given shapes (by default those
+    :func:`~kiln_export.shapes.choose_selftest_shapes` picks)."""
     from onnx import helper
 
+    if shapes is None:
+        shapes = choose_selftest_shapes(model).shapes
     rng = np.random.default_rng(seed)
     initializers = {t.name for t in model.graph.initializer}
     feeds = {}
     for vi in model.graph.input:
         if vi.name in initializers:
             continue
-        t = vi.type.tensor_type
-        shape = [d.dim_value if d.HasField("dim_value") else 1 for d in t.shape.dim]
-        dtype = helper.tensor_dtype_to_np_dtype(t.elem_type)
+        shape = list(shapes[vi.name])
+        dtype = helper.tensor_dtype_to_np_dtype(vi.type.tensor_type.elem_type)
         if dtype.kind == "f":
             value = rng.standard_normal(shape).astype(dtype)
         elif dtype.kind == "b":
@@ -129,14 +181,44 @@ def random_inputs(model: onnx.ModelProto, seed: int = 0) -> dict[str, np.ndarray
     return feeds
 
 
+def onnxruntime_reference(proto: onnx.ModelProto, seed: int, input_shapes, preprocessing, log):
+    """The self-test of an ONNX model: seeded inputs at the chosen shapes and ONNX Runtime's outputs.
+
+    When the default image size makes ONNX Runtime fail inside the model (a concat of branches
+    whose strides do not divide it, say), the sizes of ``FALLBACK_SIZES`` are tried before giving up.
+    """
+    chosen = choose_selftest_shapes(proto, input_shapes, preprocessing)
+    what = "the original model (the self-test reference)"
+    attempts = [chosen] + [chosen.with_spatial_size(proto, size) for size in FALLBACK_SIZES if chosen.guessed]
+    for k, attempt in enumerate(attempts):
+        inputs = random_inputs(proto, seed, attempt.shapes)
+        try:
+            outputs = run_onnx_model(proto, inputs, what)
+        except KilnExportError as e:
+            if k + 1 == len(attempts) or not e.message.startswith("ONNX Runtime failed running"):
+                if k:
+                    raise KilnExportError(f"{e.message} (also tried the default sizes "
+                                          f"{', '.join(map(str, (DEFAULT_IMAGE_SIZE,) + FALLBACK_SIZES))}; "
+                                          "choose a valid one with --input-shape)") from None
+                raise
+            continue
+        for note in attempt.notes:
+            log(note)
+        return "onnxruntime", inputs, outputs
+
+
 def export_onnx(model, output, labels=None, fp16_weights: bool = False, selftest: bool = True,
                 preprocessing: dict | str | None = None, seed: int = 0, source_name: str | None = None,
                 metadata: Mapping | None = None, tolerance: Mapping | None = None,
-                created: str | None = None) -> ExportResult:
+                created: str | None = None, input_shapes: Mapping[str, Sequence[int]] | None = None,
+                log=None) -> ExportResult:
     """Export an ONNX model (a ModelProto, a path or serialized bytes) to a ``.kiln`` file.
 
-    The self-test input is seeded random data (symbolic dims set to 1) and its reference outputs
-    come from ONNX Runtime on the original model (``"reference": "onnxruntime"``).
+    The self-test input is seeded random data and its reference outputs come from ONNX Runtime on
+    the original model (``"reference": "onnxruntime"``). Dims stored as -1 or 0 are symbols. The
+    self-test shape of an input with symbolic dims is ``input_shapes[name]`` when given, else 1 for
+    the batch and, for an image input, the size the model's metadata or the preprocessing gives,
+    else 224 (see ``kiln_export.shapes``); ``ExportResult.notes`` says which was used.
 
     Args:
         labels: a path to a labels file or a sequence of strings.
@@ -150,24 +232,49 @@ def export_onnx(model, output, labels=None, fp16_weights: bool = False, selftest
         metadata: extra metadata keys.
         tolerance: ``{"abs": .., "rel": ..}`` overriding the default 1e-4 / 1e-4.
         created: ``metadata.created`` override (for reproducible files).
+        input_shapes: input name -> the full shape its self-test example has.
+        log: called with each note (the shapes chosen, an opset upgrade) as it is made; the notes
+            are also in ``ExportResult.notes``.
 
     Raises:
         KilnExportError: listing every problem found (unsupported ops, dtypes, label mismatch...).
     """
     proto = _load(model)
+    notes = []
+
+    def note(text):
+        notes.append(text)
+        if log is not None:
+            log(text)
+
     if source_name is None:
         source_name = os.path.basename(os.fspath(model)) if isinstance(model, (str, os.PathLike)) \
             else (proto.graph.name or "onnx model")
+    proto = symbolize_dims(proto)
+    opset = default_opset(proto)
+    if opset is not None and opset < MIN_ORT_OPSET:
+        # ONNX Runtime runs no opset below 7, so the reference itself needs the converted model.
+        proto = upgrade_opset(proto, MIN_OPSET, choose_selftest_shapes(proto, input_shapes).shapes)
+        note(f"opset {opset} upgraded to {MIN_OPSET} with onnx.version_converter" + (
+            f" before the self-test (ONNX Runtime runs opset {MIN_ORT_OPSET} and later, so its reference "
+            "comes from the upgraded model)" if selftest else ""))
+    elif opset is not None and opset < MIN_OPSET:
+        note(f"opset {opset} upgraded to {MIN_OPSET} with onnx.version_converter" + (
+            f" (the self-test reference is ONNX Runtime on the original opset-{opset} model)" if selftest else ""))
+    if input_shapes and not selftest:
+        raise KilnExportError("input_shapes (--input-shape) chooses the self-test input, but there is no self-test")
     reference = None
     if selftest:
-        def reference():
+        choose_selftest_shapes(proto, input_shapes)  # a bad input_shapes fails before any work
+
+        def reference(preprocessing):
             # Called only once the graph has been validated, so an unsupported op is reported as
             # such rather than as whatever ONNX Runtime makes of it.
-            inputs = random_inputs(proto, seed)
-            return "onnxruntime", inputs, run_onnx_model(proto, inputs)
+            return onnxruntime_reference(proto, seed, input_shapes, preprocessing, note)
     return _export(proto, output, labels=labels, fp16_weights=fp16_weights, reference=reference,
                    preprocessing=preprocessing, source_name=source_name, metadata=metadata,
-                   tolerance=tolerance, created=created, frameworks=_frameworks(with_ort=selftest))
+                   tolerance=tolerance, created=created, frameworks=_frameworks(with_ort=selftest),
+                   notes=notes)
 
 
 def export_module(module, example_input, output, input_names: Sequence[str] = ("input",),
@@ -220,7 +327,8 @@ def export_module(module, example_input, output, input_names: Sequence[str] = ("
         source_name = f"{type(module).__module__}.{type(module).__qualname__}"
     return _export(proto, output, labels=labels, fp16_weights=fp16_weights, reference=reference,
                    preprocessing=preprocessing, source_name=source_name, metadata=metadata,
-                   tolerance=tolerance, created=created, frameworks=_frameworks(extra, with_ort=selftest))
+                   tolerance=tolerance, created=created, frameworks=_frameworks(extra, with_ort=selftest),
+                   notes=[])
 
 
 def torch_to_onnx(module, args, input_names, output_names, dynamic_batch, dynamo, opset) -> onnx.ModelProto:
@@ -258,21 +366,12 @@ def torch_to_onnx(module, args, input_names, output_names, dynamic_batch, dynamo
 
 
 def _export(proto, output, *, labels, fp16_weights, reference, preprocessing, source_name, metadata,
-            tolerance, created, frameworks) -> ExportResult:
+            tolerance, created, frameworks, notes) -> ExportResult:
     prepared = prepare_model(proto)
     problems = unsupported_nodes(prepared.nodes)
     if problems:
         raise KilnExportError(f"{len(problems)} node(s) use ops Kiln does not support", problems)
     graph, tensors = to_artifact_graph(prepared, fp16_weights)
-    if callable(reference):
-        reference = reference()
-
-    labels = read_labels(labels)
-    if labels is not None:
-        classes = _class_count(graph, reference)
-        if classes is not None and classes != len(labels):
-            raise KilnExportError(f"{len(labels)} labels, but output {graph['outputs'][0]['name']!r} "
-                                  f"has {classes} classes")
     if isinstance(preprocessing, str):
         if not graph["inputs"]:
             raise KilnExportError("a preprocessing preset needs a graph input")
@@ -285,6 +384,15 @@ def _export(proto, output, *, labels, fp16_weights, reference, preprocessing, so
             preprocessing = preprocessing_from_torchvision(preprocessing, graph["inputs"][0]["name"])
         else:
             raise KilnExportError("preprocessing must be a dict, a preset name or a torchvision transform")
+    if callable(reference):
+        reference = reference(preprocessing)
+
+    labels = read_labels(labels)
+    if labels is not None:
+        classes = _class_count(graph, reference)
+        if classes is not None and classes != len(labels):
+            raise KilnExportError(f"{len(labels)} labels, but output {graph['outputs'][0]['name']!r} "
+                                  f"has {classes} classes")
 
     header = {"format": "kiln", "graph": graph, "tensors": [],
               "preprocessing": dict(preprocessing) if preprocessing is not None else None,
@@ -308,7 +416,7 @@ def _export(proto, output, *, labels, fp16_weights, reference, preprocessing, so
         if missing:
             raise KilnExportError("the self-test has no example for graph inputs", missing)
         got = run_onnx_model(artifact_to_onnx({"graph": graph, "tensors": [{"name": n} for n in tensors]}, tensors),
-                             inputs)
+                             inputs, "the prepared graph")
         max_error = _max_abs_error(got, outputs)
         final_tolerance = dict(tolerance or DEFAULT_TOLERANCE)
         if fp16_weights:
@@ -339,7 +447,8 @@ def _export(proto, output, *, labels, fp16_weights, reference, preprocessing, so
     write_file_atomic(output, contents)
     return ExportResult(path=os.fspath(output), size=len(contents), header=artifact.header,
                         nodes_before=prepared.stats["nodes_before"], nodes_after=len(graph["nodes"]),
-                        tensor_count=len(tensors), max_abs_error=max_error, tolerance=final_tolerance)
+                        tensor_count=len(tensors), max_abs_error=max_error, tolerance=final_tolerance,
+                        notes=list(notes))
 
 
 def _class_count(graph, reference) -> int | None:

@@ -32,3 +32,19 @@ class ArtifactError(KilnExportError):
         self.field = field
         self.offset = offset
         self.reason = reason
+
+
+def one_line(message: str, problems: list[str] | None = None, limit: int = 8) -> str:
+    """``message`` (and its ``problems``, joined by ``; ``) as a single line of text.
+
+    Messages from other libraries (ONNX Runtime, protobuf) span several lines; a command-line
+    error is one line. Past ``limit`` problems the rest are counted, not listed.
+    """
+    text = " ".join(str(message).split())
+    problems = [" ".join(str(p).split()) for p in problems or []]
+    if problems:
+        listed = problems[:limit]
+        text += ": " + "; ".join(listed)
+        if len(problems) > limit:
+            text += f"; and {len(problems) - limit} more"
+    return text

@@ -12,13 +12,13 @@ from typing import Iterable
 SUPPORTED_OPS: frozenset[str] = frozenset(
     """
     Conv ConvTranspose Gemm MatMul MaxPool AveragePool GlobalAveragePool GlobalMaxPool
-    BatchNormalization LayerNormalization InstanceNormalization
+    BatchNormalization LayerNormalization InstanceNormalization LRN
     Relu LeakyRelu PRelu Clip Sigmoid HardSigmoid HardSwish Swish Tanh Erf Gelu Elu Selu Softplus Mish
     Softmax LogSoftmax Identity Dropout
     Add Sub Mul Div Pow Max Min Sum Mean Sqrt Exp Log Abs Neg Reciprocal Floor Ceil
     Equal Less Greater LessOrEqual GreaterOrEqual Where Not And Or Xor
     Cast CastLike Reshape Flatten Transpose Concat Split Slice Gather Pad Squeeze Unsqueeze Expand Tile
-    Shape ConstantOfShape Range Resize Upsample
+    Shape ConstantOfShape Range Resize Upsample DepthToSpace SpaceToDepth
     ReduceMean ReduceSum ReduceMax ReduceMin ReduceProd ReduceL1 ReduceL2 ReduceSumSquare ReduceLogSum
     ArgMax ArgMin
     """.split()

@@ -2,7 +2,8 @@
 
 Passes, in order (each returns new lists instead of editing the graph mid-iteration):
 
-1. ``inline_functions`` / ``upgrade_opset``: local functions inlined, opset < 11 converted to 11.
+1. ``inline_functions`` / ``upgrade_opset``: local functions inlined, opset < 11 converted to 11
+   (``export_onnx`` converts opsets 1-6 itself, before ONNX Runtime computes the self-test).
 2. ``fold_constants`` (repeated with fresh shape inference until nothing changes):
    ``Constant`` nodes become tensors; any node whose inputs are all constants is evaluated
    (``onnx.reference``); ``Shape``/``Size`` of statically known shapes become constants; partially
@@ -25,6 +26,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from .errors import KilnExportError
 from .ops import DEFAULT_DOMAINS
+from .shapes import choose_selftest_shapes, symbolize_dims
 
 MIN_OPSET = 11
 # Ops whose value is not a function of their inputs: never folded.
@@ -67,7 +69,10 @@ def default_opset(model: onnx.ModelProto) -> int | None:
 
 def prepare_model(model: onnx.ModelProto) -> PreparedGraph:
     """Run every preparation pass on ``model`` (which is not modified)."""
-    model = copy.deepcopy(model)
+    original = model
+    model = symbolize_dims(model)  # -1 and 0 dims are symbols (copies when it changes something)
+    if model is original:
+        model = copy.deepcopy(model)
     if model.functions:
         import onnx.inliner
 
@@ -114,14 +119,46 @@ def prepare_model(model: onnx.ModelProto) -> PreparedGraph:
     )
 
 
-def upgrade_opset(model: onnx.ModelProto, target: int) -> onnx.ModelProto:
+def upgrade_opset(model: onnx.ModelProto, target: int, shapes: dict | None = None) -> onnx.ModelProto:
+    """``model`` converted to opset ``target`` with ``onnx.version_converter``.
+
+    Some of the converter's adapters (the ``broadcast`` attribute of opset-6 ``Add`` and ``Gemm``)
+    need every shape and refuse symbolic dims. Those models are converted with every graph input
+    pinned to ``shapes`` (default: the self-test shapes), through opset 6 when they start below it,
+    and the symbolic declarations are put back afterwards: the adapters look at ranks, which
+    pinning does not change.
+    """
     import onnx.version_converter
 
     try:
         return onnx.version_converter.convert_version(model, target)
     except Exception as e:  # the converter raises a bare RuntimeError/ConvertError
+        first = e
+    try:
+        pinned = copy.deepcopy(model)
+        shapes = shapes or choose_selftest_shapes(model).shapes
+        for vi in pinned.graph.input:
+            if vi.name in shapes:
+                for d, n in zip(vi.type.tensor_type.shape.dim, shapes[vi.name]):
+                    d.Clear()
+                    d.dim_value = n
+        del pinned.graph.value_info[:]
+        for vi in pinned.graph.output:  # inferred again from the pinned inputs
+            vi.type.tensor_type.ClearField("shape")
+        # The converter infers shapes once, up front, and opset-1 ops such as BatchNormalization
+        # have no shape inference: reaching 6 first gives the 6 -> 7 broadcast adapters their shapes.
+        if (default_opset(pinned) or target) < 6 < target:
+            pinned = onnx.version_converter.convert_version(pinned, 6)
+        converted = onnx.version_converter.convert_version(pinned, target)
+    except Exception:
         raise KilnExportError(f"opset {default_opset(model)} is below {target} and could not be "
-                              f"converted: {e}") from None
+                              f"converted: {first}") from None
+    declared = {vi.name: vi for vi in list(model.graph.input) + list(model.graph.output)}
+    for vi in list(converted.graph.input) + list(converted.graph.output):
+        if vi.name in declared:
+            vi.type.CopyFrom(declared[vi.name].type)
+    del converted.graph.value_info[:]
+    return converted
 
 
 def topological_order(nodes: list[onnx.NodeProto], available: list[str]) -> list[onnx.NodeProto]:
@@ -203,7 +240,7 @@ def _from_proto(vi: onnx.ValueInfoProto) -> ValueInfo:
         return ValueInfo(vi.name, t.elem_type, None)
     dims = []
     for d in t.shape.dim:
-        if d.HasField("dim_value"):
+        if d.HasField("dim_value") and d.dim_value > 0:
             dims.append(int(d.dim_value))
         elif d.HasField("dim_param") and d.dim_param:
             dims.append(d.dim_param)

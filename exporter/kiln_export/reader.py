@@ -440,18 +440,41 @@ def onnxruntime_module():
     return onnxruntime
 
 
-def run_onnx_model(model, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Run an ONNX ModelProto on the CPU with onnxruntime; outputs by name."""
+def run_onnx_model(model, inputs: Mapping[str, np.ndarray], what: str = "the model") -> dict[str, np.ndarray]:
+    """Run an ONNX ModelProto on the CPU with onnxruntime; outputs by name.
+
+    Raises:
+        KilnExportError: ONNX Runtime refused to load ``what`` or failed running it on ``inputs``
+            (the message says which, with the input shapes, on one line).
+    """
     ort = onnxruntime_module()
     options = ort.SessionOptions()
-    options.log_severity_level = 3
+    # Errors come back as exceptions and are reported once, on one line: ORT's own log stays quiet.
+    options.log_severity_level = 4
     try:
         session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-        names = [o.name for o in session.get_outputs()]
-        results = session.run(names, dict(inputs))
     except Exception as e:  # onnxruntime raises its own exception types
-        raise KilnExportError(f"ONNX Runtime could not run the model: {e}") from None
+        raise KilnExportError(f"ONNX Runtime cannot load {what}: {_ort_reason(e)}") from None
+    names = [o.name for o in session.get_outputs()]
+    try:
+        run_options = ort.RunOptions()
+        run_options.log_severity_level = 4
+        results = session.run(names, dict(inputs), run_options)
+    except Exception as e:
+        shapes = ", ".join(f"{k} {list(np.shape(v))}" for k, v in inputs.items())
+        raise KilnExportError(f"ONNX Runtime failed running {what} on {shapes or 'no inputs'}: "
+                              f"{_ort_reason(e)}") from None
     return dict(zip(names, results))
+
+
+def _ort_reason(e: Exception) -> str:
+    """ONNX Runtime's message on one line, without its ``[ONNXRuntimeError] : 1 : FAIL :`` prefix."""
+    text = " ".join(str(e).split())
+    if text.startswith("[ONNXRuntimeError]"):
+        parts = text.split(" : ", 3)
+        if len(parts) == 4:
+            text = parts[3]
+    return text
 
 
 def run_with_onnxruntime(artifact: Artifact | str | os.PathLike | bytes,

@@ -155,3 +155,30 @@ def test_omitted_inputs_survive(tmp_path):
     got, want = run_with_onnxruntime(art, {"x": x}), run_onnx_model(m, {"x": x})
     for k in want:
         np.testing.assert_array_equal(got[k], want[k])
+
+
+def test_export_result_repr_is_a_one_screen_summary(tmp_path):
+    from onnx import TensorProto, helper
+
+    labels = [f"class {i}" for i in range(1000)]
+    nodes = [helper.make_node("Relu", ["x" if k == 0 else f"r{k - 1}"], [f"r{k}" if k < 99 else "y"], name=f"relu{k}")
+             for k in range(100)]
+    g = helper.make_graph(nodes, "deep", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 1000])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 1000])])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    result = export_onnx(m, tmp_path / "deep.kiln", labels=labels, preprocessing="imagenet")
+    text = repr(result)
+    lines = text.splitlines()
+    assert lines[0] == f"ExportResult: {tmp_path / 'deep.kiln'}, {result.size / 1000:.1f} kB ({result.size:,} bytes)"
+    assert len(lines) <= 12 and len(text) < 1500, text
+    assert "  graph:      100 nodes (from 100), opset 17, 0 graph tensors" in lines
+    assert "  input:      x f32 [N, 1000] (self-test [1, 1000])" in lines
+    assert "  output:     y f32 [N, 1000]" in lines
+    assert f"  self-test:  max abs error 0 vs onnxruntime, tolerance abs 0.0001 + rel 0.0001" in lines
+    assert "  labels:     1000 ('class 0', 'class 1', 'class 2', ..., 'class 999')" in lines
+    assert "class 500" not in text and "relu50" not in text  # neither every label nor every node
+    assert str(result) == text
+
+    quiet = repr(export_onnx(m, tmp_path / "q.kiln", selftest=False))
+    assert "  self-test: none" in quiet.splitlines() and "labels" not in quiet

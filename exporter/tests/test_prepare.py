@@ -163,7 +163,7 @@ def test_unsupported_ops_are_all_listed_at_once(tmp_path):
 
 
 def test_supported_ops_constant():
-    assert len(SUPPORTED_OPS) == 87
+    assert len(SUPPORTED_OPS) == 90
     assert {"Conv", "Resize", "ArgMax", "Upsample"} <= SUPPORTED_OPS
     assert "Constant" not in SUPPORTED_OPS  # always inlined
 

@@ -3,7 +3,10 @@
 /// Kiln infers shapes by *probing* rather than by per-op shape functions: at load, the plan runs on
 /// the artifact's self-test input (or zeros when there is none and only the batch is symbolic), and
 /// again with the batch doubled. A dim equal in both runs is fixed; a dim that doubles is `k·N`;
-/// anything else is unknown (`?`). Probing uses the same kernels that will run, so every op and
+/// anything else is unknown (`?`). Other input symbols (an image's height and width) are not
+/// tracked: dims that depend on them come out as their size at the self-test input, which the
+/// exporter chooses so that the model runs (a probe with 1 in their place would fail on a 3×3
+/// pool or a concat of strided branches). Probing uses the same kernels that will run, so every op and
 /// every shape computation (Shape → Gather → Concat → Reshape chains included) is covered, and a
 /// graph that cannot run at all fails at load instead of on its first request. The first probe also
 /// records the memory pattern and touches the mapped weights, so the first real request is fast.

@@ -86,7 +86,9 @@ public final class Model: Sendable {
 
     /// The shape of every value of the optimized graph (graph inputs, node outputs, constants), with
     /// the batch as a symbol (`N`, `49·N`) and `?` for dims that are not a multiple of it; `nil`
-    /// when shapes were not inferred (see ``Options/inferShapes``).
+    /// when shapes were not inferred (see ``Options/inferShapes``). Other input symbols (an image's
+    /// `height` and `width`) are not tracked: the dims that depend on them are the sizes they have
+    /// at the self-test input, which is what load-time probing runs.
     public let valueShapes: [String: [Dim]]?
 
     /// The optimized graph's nodes in execution order: name, op type, inputs and outputs.

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Mean and `1 / sqrt(variance + epsilon)` (population variance) of `count ≥ 1` floats.
 ///
 /// The sums run over values shifted by the first element (exact for nearby values, so 8-lane float
@@ -112,6 +118,37 @@ func instanceNorm_f32(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float
                 i &+= 8
             }
             while i < size { dst[i] = ((src[i] - mean) - corr) * a + b; i &+= 1 }
+        }
+    }
+}
+
+/// Local response normalization of `[N, C, spatial]` across channels (ONNX `LRN`): for each
+/// `(n, c)` plane, the squares of the planes `c − ⌊(size − 1) / 2⌋ ... c + ⌈(size − 1) / 2⌉` are
+/// summed (those that exist), and `y = x / (bias + alpha / size · sum)^beta`.
+///
+/// The window is summed afresh for every plane rather than kept as a running sum: a running sum
+/// subtracts the plane that leaves, and with squares of very different magnitudes that leaves
+/// rounding residue in the planes after it. `size` is 3 to 5 in the models that use LRN.
+func lrnAcrossChannels_f32(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, channels: Int,
+                           spatial: Int, size: Int, alpha: Float, beta: Float, bias: Float, context: ExecutionContext) {
+    let before = (size - 1) / 2, after = size - 1 - before
+    let planes = batch &* channels
+    let scale = alpha / Float(size)
+    let threads = planes &* spatial &* size >= 1 << 15 ? context.threads : 1
+    ExecutionContext(threads: threads).parallelFor(planes) { p0, p1 in
+        var sum = [Float](repeating: 0, count: spatial)
+        for p in p0..<p1 {
+            let n = p / channels, c = p % channels
+            let lo = max(0, c - before), hi = min(channels - 1, c + after)
+            sum.withUnsafeMutableBufferPointer { s in
+                for i in 0..<spatial { s[i] = 0 }
+                for k in lo...hi {
+                    let src = x + (n &* channels &+ k) &* spatial
+                    for i in 0..<spatial { s[i] += src[i] * src[i] }
+                }
+                let src = x + p &* spatial, dst = y + p &* spatial
+                for i in 0..<spatial { dst[i] = src[i] / powf(bias + scale * s[i], beta) }
+            }
         }
     }
 }

@@ -8,11 +8,12 @@ struct Identity: Operator {
     }
 }
 
-/// ONNX `Dropout` at inference: the input, unchanged (any dtype).
+/// ONNX `Dropout` at inference: the input, unchanged (any dtype), and the optional `mask` output,
+/// a bool tensor of the input's shape that is all `true` (at inference nothing is dropped).
 ///
-/// Only the first output is produced; the optional `mask` output is not supported (a graph that
-/// consumes it must be rejected by the loader). `ratio` (input 1, or the attribute of opset < 12)
-/// and `seed` are accepted and ignored; `training_mode` (input 2) must be absent or false.
+/// `ratio` (input 1, or the attribute of opset < 12) and `seed` are accepted and ignored;
+/// `training_mode` (input 2) must be absent or false. The optimizer removes a `Dropout` whose mask
+/// is not named, so the mask is only computed for graphs that ask for it.
 struct Dropout: Operator {
     static let opType = "Dropout"
 
@@ -37,6 +38,8 @@ struct Dropout: Operator {
                 throw KilnError.unsupportedOp(name: Self.opType, node: context.node, reason: "training_mode = true is not supported (inference only)")
             }
         }
-        return [x]
+        var mask = try context.allocate(x.shape, dtype: .bool)
+        if mask.count > 0 { mask.mutableBase().initializeMemory(as: UInt8.self, repeating: 1, count: mask.count) }
+        return [x, mask]
     }
 }

@@ -19,5 +19,7 @@ enum DataMovementOps {
         registry.register(RangeOp.self)
         registry.register(Resize.self)
         registry.register(Upsample.self)
+        registry.register(DepthToSpace.self)
+        registry.register(SpaceToDepth.self)
     }
 }

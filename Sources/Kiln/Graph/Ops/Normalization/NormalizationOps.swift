@@ -5,5 +5,6 @@ enum NormalizationOps {
         registry.register(BatchNormalization.self)
         registry.register(LayerNormalization.self)
         registry.register(InstanceNormalization.self)
+        registry.register(LRN.self)
     }
 }
