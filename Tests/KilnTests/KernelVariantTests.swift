@@ -251,6 +251,31 @@ final class KernelVariantTests: XCTestCase {
         print("Winograd F(4,3): largest error relative to the output scale \(worst)")
     }
 
+    /// The 3×3 depthwise kernel (weights in registers, one instantiation per horizontal stride) on
+    /// every stride pair, odd and even sizes, channel multipliers 1 and 2, with bias and ReLU6.
+    /// Tolerance `.gemm` against the naive reference.
+    func testDepthwise3x3MatchesReference() throws {
+        var r = SeededGenerator(seed: 33)
+        for (sh, sw) in [(1, 1), (2, 2), (1, 2), (2, 1)] {
+            for (h, w, multiplier) in [(7, 9, 1), (14, 13, 2), (5, 33, 1)] {
+                let c = 3, m = c * multiplier
+                let x = r.tensor([1, c, h, w]), wt = r.tensor([m, 1, 3, 3]), bias = r.tensor([m])
+                let strides = [sh, sw], pads = [1, 1, 1, 1]
+                let plain = try referenceConv2D(input: x, weight: wt, bias: bias, strides: strides, pads: pads,
+                                                dilations: [1, 1], group: c)
+                let expected = try Tensor(shape: plain.shape, scalars: try plain.scalars(as: Float.self).map { min(max($0, 0), 6) })
+                let values: [String: AttributeValue] = ["group": .int(c), "strides": .ints(strides), "pads": .ints(pads)]
+                let conv = try Conv(attributes: Attributes(op: "Conv", node: "dw", values)).fused(with: .clip(min: 0, max: 6)) as! Conv
+                for (label, t) in tables {
+                    let planned = try PlannedConv(conv, weight: wt, bias: bias, kernels: t, node: "dw")
+                    XCTAssertTrue(planned.isDepthwise)
+                    let y = try planned.run([x, wt, bias], context: ExecutionContext(threads: 2))[0]
+                    assertClose(y, expected, .gemm, "\(label) stride \(strides) \(h)x\(w) multiplier \(multiplier)")
+                }
+            }
+        }
+    }
+
     /// A residual whose shape differs from the output (a broadcast `Add`) is added after the
     /// convolution with broadcasting, and the activation still comes last.
     func testBroadcastResidualFallsBackExactly() throws {
