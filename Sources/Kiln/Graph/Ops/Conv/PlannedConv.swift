@@ -200,20 +200,26 @@ struct PlannedConv: Operator {
         // u[ξ][o·C + i]: the 36 matrices of [M × C], row-major.
         var u = [Float](repeating: 0, count: 36 &* m &* c)
         let src = w.pointer(Float.self)
-        for o in 0..<m {
-            for i in 0..<c {
-                let f = src + (o &* c &+ i) &* 9
-                // t = G·f (6×3), then U = t·Gᵀ (6×6).
-                var t = [Double](repeating: 0, count: 18)
-                for r in 0..<6 {
-                    for col in 0..<3 {
-                        t[r * 3 + col] = g[r][0] * Double(f[col]) + g[r][1] * Double(f[3 + col]) + g[r][2] * Double(f[6 + col])
-                    }
-                }
-                for r in 0..<6 {
-                    for col in 0..<6 {
-                        let v = t[r * 3] * g[col][0] + t[r * 3 + 1] * g[col][1] + t[r * 3 + 2] * g[col][2]
-                        u[(r * 6 + col) * m * c + o * c + i] = Float(v)
+        let g0 = g.map { $0[0] }, g1 = g.map { $0[1] }, g2 = g.map { $0[2] }
+        u.withUnsafeMutableBufferPointer { ub in
+            let up = ub.baseAddress!
+            withUnsafeTemporaryAllocation(of: Double.self, capacity: 18) { tb in
+                let t = tb.baseAddress!
+                for o in 0..<m {
+                    for i in 0..<c {
+                        let f = src + (o &* c &+ i) &* 9
+                        // t = G·f (6×3), then U = t·Gᵀ (6×6).
+                        for col in 0..<3 {
+                            let f0 = Double(f[col]), f1 = Double(f[3 &+ col]), f2 = Double(f[6 &+ col])
+                            for r in 0..<6 { t[r &* 3 &+ col] = g0[r] * f0 + g1[r] * f1 + g2[r] * f2 }
+                        }
+                        let base = o &* c &+ i
+                        for r in 0..<6 {
+                            let t0 = t[r &* 3], t1 = t[r &* 3 &+ 1], t2 = t[r &* 3 &+ 2]
+                            for col in 0..<6 {
+                                up[(r &* 6 &+ col) &* m &* c &+ base] = Float(t0 * g0[col] + t1 * g1[col] + t2 * g2[col])
+                            }
+                        }
                     }
                 }
             }
