@@ -131,6 +131,36 @@ final class KernelVariantTests: XCTestCase {
         }
     }
 
+    /// ``PlannedMatMul`` (B packed at load; matrix–vector products at ≤ 8 rows, Kiln's GEMM above)
+    /// equals the portable `MatMul` for A of rank 1 to 4, row counts around the threshold, N around
+    /// the panel width, K = 0, on every variant, at 1 and 2 threads. Tolerance `.gemm`.
+    func testPlannedMatMulMatchesPortable() throws {
+        var r = SeededGenerator(seed: 777)
+        let shapes: [[Int]] = [[7], [1, 7], [8, 33], [9, 33], [2, 3, 300], [2, 2, 5, 64], [1, 197, 48], [4, 0]]
+        for (i, aShape) in shapes.enumerated() {
+            let k = aShape.last!
+            for n in [1, 15, 16, 17, 70] {
+                let a = r.tensor(aShape), b = r.tensor([k, n], scale: 0.5)
+                let expected = try MatMul(attributes: Attributes(op: "MatMul", node: "mm")).run([a, b], context: ExecutionContext())[0]
+                for (label, t) in tables {
+                    let planned = try XCTUnwrap(try MatMul(attributes: Attributes(op: "MatMul", node: "mm"))
+                        .prepared(inputs: ["A", "B"], constants: [nil, b], kernels: t, node: "mm"))
+                    for threads in [1, 2] {
+                        let y = try planned.run([a, b], context: ExecutionContext(threads: threads))[0]
+                        XCTAssertEqual(y.shape, expected.shape)
+                        assertClose(y, expected, .gemm, "\(label) case \(i): A \(aShape) N \(n) threads \(threads)")
+                    }
+                }
+            }
+        }
+        // A wrong inner dimension names the op.
+        let planned = try XCTUnwrap(try MatMul(attributes: Attributes(op: "MatMul", node: "mm"))
+            .prepared(inputs: ["A", "B"], constants: [nil, r.tensor([4, 3])], kernels: KernelDispatch.table(), node: "mm"))
+        XCTAssertThrowsError(try planned.run([r.tensor([2, 5]), nil], context: ExecutionContext())) { error in
+            XCTAssertTrue("\(error)".contains("MatMul"), "\(error)")
+        }
+    }
+
     // MARK: Planned convolution
 
     /// ``PlannedConv`` (packed weights, implicit im2col, depthwise kernel, fused epilogue) equals

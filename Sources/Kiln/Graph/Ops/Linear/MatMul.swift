@@ -1,14 +1,23 @@
+import KilnKernels
+
 /// ONNX `MatMul` with NumPy semantics, float32: a 1-D `A` is promoted to `[1, K]` and a 1-D `B` to
 /// `[K, 1]` (the added dimension is removed from the result), and the leading (batch) dimensions
 /// broadcast, so `[2, 1, 4, 5] @ [3, 5, 6]` is `[2, 3, 4, 6]`.
 ///
 /// Each batch is one `Sgemm`; when `B` has no batch dimensions of its own (a 2-D weight), the
 /// batches of `A` are folded into `M` and the whole product is a single GEMM.
-struct MatMul: Operator {
+struct MatMul: PreparableOperator {
     static let opType = "MatMul"
 
     init(attributes: Attributes) throws {
         try attributes.rejectUnknown([])
+    }
+
+    /// With a constant 2-D float32 `B` (a linear layer's weight, as transformers export them):
+    /// ``PlannedMatMul``, `B` packed once for Kiln's GEMM. Otherwise the portable form.
+    func prepared(inputs: [String], constants: [Tensor?], kernels: KernelTable, node: String) throws -> (any Operator)? {
+        guard constants.count == 2, let b = constants[1], b.dtype == .float32, b.rank == 2 else { return nil }
+        return try PlannedMatMul(weight: b, kernels: kernels)
     }
 
     func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor] {
