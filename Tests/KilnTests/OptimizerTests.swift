@@ -101,6 +101,31 @@ final class OptimizerTests: XCTestCase {
         }
     }
 
+    /// A transformer's linear layer, `Add(MatMul(x, W), b)`, becomes one MatMul with the bias in its
+    /// epilogue, for both orders of the Add's inputs and bias shapes `[N]` / `[1, 1, N]`, at row
+    /// counts on both sides of the matrix–vector threshold (8 and 12 rows).
+    func testMatMulBiasFuses() throws {
+        for (biasShape, biasFirst) in [([5], false), ([1, 1, 5], true)] {
+            for batch in [2, 3] {
+                var w = ArtifactWriter()
+                w.inputs = [ValueInfo(name: "x", dtype: .float32, shape: [.symbol("N"), .fixed(4), .fixed(6)])]
+                w.outputs = [ValueInfo(name: "y", dtype: .float32, shape: [.symbol("N"), .fixed(4), .fixed(5)])]
+                w.tensors = [("w", try random([6, 5])), ("b", try random(biasShape))]
+                w.nodes = [node("mm", "MatMul", ["x", "w"], ["m"]),
+                           node("add", "Add", biasFirst ? ["b", "m"] : ["m", "b"], ["y"])]
+                let counts = try check(w, input: try random([batch, 4, 6]))
+                XCTAssertEqual(counts, ["MatMul": 1], "bias \(biasShape) batch \(batch)")
+            }
+        }
+        // A bias that does not have N values stays a separate Add.
+        var w = ArtifactWriter()
+        w.inputs = [ValueInfo(name: "x", dtype: .float32, shape: [.fixed(4), .fixed(6)])]
+        w.outputs = [ValueInfo(name: "y", dtype: .float32, shape: [.fixed(4), .fixed(5)])]
+        w.tensors = [("w", try random([6, 5])), ("b", try random([4, 1]))]
+        w.nodes = [node("mm", "MatMul", ["x", "w"], ["m"]), node("add", "Add", ["m", "b"], ["y"])]
+        XCTAssertEqual(try check(w, input: try random([4, 6])), ["MatMul": 1, "Add": 1])
+    }
+
     /// A residual that only broadcasts to the Conv's output is still folded, and added with
     /// broadcasting: the result is unchanged.
     func testBroadcastResidualKeepsTheResult() throws {

@@ -19,6 +19,7 @@ enum Optimizer {
         OptimizerPass(name: "foldBatchNormIntoConv", apply: { g, _ in try foldBatchNormIntoConv(g) }),
         OptimizerPass(name: "fuseSiLU", apply: { g, _ in fuseSiLU(g) }),
         OptimizerPass(name: "fuseResidualAdd", apply: { g, _ in fuseResidualAdd(g) }),
+        OptimizerPass(name: "fuseMatMulBias", apply: { g, _ in fuseMatMulBias(g) }),
         OptimizerPass(name: "fuseActivation", apply: { g, _ in fuseActivation(g) }),
         OptimizerPass(name: "eliminateDeadNodes", apply: { g, _ in eliminateDeadNodes(g) }),
     ]

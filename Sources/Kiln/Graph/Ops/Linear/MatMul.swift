@@ -16,12 +16,18 @@ struct MatMul: PreparableOperator {
     /// With a constant 2-D float32 `B` (a linear layer's weight, as transformers export them):
     /// ``PlannedMatMul``, `B` packed once for Kiln's GEMM. Otherwise the portable form.
     func prepared(inputs: [String], constants: [Tensor?], kernels: KernelTable, node: String) throws -> (any Operator)? {
-        guard constants.count == 2, let b = constants[1], b.dtype == .float32, b.rank == 2 else { return nil }
-        return try PlannedMatMul(weight: b, kernels: kernels)
+        guard constants.count == 2 || constants.count == 3, let b = constants[1], b.dtype == .float32, b.rank == 2 else { return nil }
+        var bias: Tensor? = nil
+        if constants.count == 3 {
+            // A fused bias (`fuseMatMulBias`) must be a constant of N values.
+            guard let c = constants[2], c.dtype == .float32, c.count == b.shape[1], c.shape.last == b.shape[1] else { return nil }
+            bias = c
+        }
+        return try PlannedMatMul(weight: b, bias: bias, kernels: kernels)
     }
 
     func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor] {
-        guard inputs.count == 2 else { throw failure("expects 2 inputs, got \(inputs.count)", context: context) }
+        guard inputs.count == 2 || inputs.count == 3 else { throw failure("expects 2 inputs, got \(inputs.count)", context: context) }
         let a = try input(inputs, 0, "A", context: context)
         let b = try input(inputs, 1, "B", context: context)
         try require(a, .float32, "A", context: context)
@@ -53,7 +59,19 @@ struct MatMul: PreparableOperator {
                           beta: 0, c: yp + batch &* (m &* n), ldc: n, context: context)
             }
         }
-        withExtendedLifetime((a, b)) {}
+        if inputs.count == 3, let bias = inputs[2] {
+            // A bias fused by the optimizer (`fuseMatMulBias`): N values, added per column.
+            try require(bias, .float32, "bias", context: context)
+            guard bias.count == n, bias.shape.last == n else {
+                throw KilnError.shapeMismatch(op: Self.opType, node: context.node, tensor: "fused bias", expected: [n], got: bias.shape)
+            }
+            let bp = bias.pointer(Float.self)
+            for r in 0..<(y.count / n) {
+                let row = yp + r &* n
+                for j in 0..<n { row[j] += bp[j] }
+            }
+        }
+        withExtendedLifetime((a, b, inputs.count == 3 ? inputs[2] : nil)) {}
         return [y]
     }
 }

@@ -15,6 +15,8 @@ struct PlannedMatMul: Operator {
     let weightShape: [Int]
     /// `B` packed by `KernelTable.packB` (`gemmPackedBCount(k:n:nr:)` floats).
     let packed: Tensor
+    /// A bias fused by the optimizer (`N` values, added per column in the epilogue), or `nil`.
+    let bias: Tensor?
     /// The kernels of the chosen ISA variant.
     let kernels: KernelTable
 
@@ -22,10 +24,11 @@ struct PlannedMatMul: Operator {
         throw KilnError.invalidArgument(op: Self.opType, node: nil, reason: "PlannedMatMul is made by the planner, not decoded")
     }
 
-    /// Packs `weight` (`[K, N]`, float32) for `kernels`.
-    init(weight: Tensor, kernels: KernelTable) throws {
+    /// Packs `weight` (`[K, N]`, float32) for `kernels`; `bias`, if any, has `N` values.
+    init(weight: Tensor, bias: Tensor? = nil, kernels: KernelTable) throws {
         let k = weight.shape[0], n = weight.shape[1]
         weightShape = weight.shape
+        self.bias = bias
         self.kernels = kernels
         var p = try Tensor(uninitialized: [max(1, gemmPackedBCount(k: k, n: n, nr: kernels.nr))], dtype: .float32)
         if k > 0 && n > 0 {
@@ -35,7 +38,7 @@ struct PlannedMatMul: Operator {
     }
 
     func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor] {
-        guard inputs.count == 2 else { throw failure("expects 2 inputs, got \(inputs.count)", context: context) }
+        guard inputs.count == 2 || inputs.count == 3 else { throw failure("expects 2 inputs, got \(inputs.count)", context: context) }
         let a = try input(inputs, 0, "A", context: context)
         try require(a, .float32, "A", context: context)
         guard a.rank >= 1 else { throw failure("input A must have rank >= 1, got \(a.shape)", context: context) }
@@ -45,8 +48,9 @@ struct PlannedMatMul: Operator {
         let rows = geometry.batchCount &* geometry.m, n = geometry.n, k = geometry.k
         let x = a.pointer(Float.self), yp = y.mutablePointer(Float.self), b = packed.pointer(Float.self)
         let nr = kernels.nr
+        let bp = bias?.pointer(Float.self)
         if k == 0 {
-            yp.update(repeating: 0, count: rows &* n)
+            for r in 0..<rows { for j in 0..<n { yp[r &* n &+ j] = bp?[j] ?? 0 } }
         } else if rows <= PlannedGemm.gemvRows {
             // Matrix–vector products, one micro-panel (nr outputs, [K × nr]) at a time.
             let gemv = kernels.gemv
@@ -56,15 +60,17 @@ struct PlannedMatMul: Operator {
                 for panel in p0..<p1 {
                     let j0 = panel &* nr, cols = min(nr, n &- j0)
                     for r in 0..<rows {
-                        gemv(x + r &* k, k, b + panel &* k &* nr, nr, false, 0..<cols, yp + (r &* n &+ j0), Epilogue())
+                        gemv(x + r &* k, k, b + panel &* k &* nr, nr, false, 0..<cols, yp + (r &* n &+ j0),
+                             Epilogue(bias: bp.map { $0 + j0 }))
                     }
                 }
             }
         } else {
-            let problem = GemmProblem(m: rows, n: n, k: k, a: .matrix(x, lda: k), b: .packed(b), c: yp, ldc: n)
+            let problem = GemmProblem(m: rows, n: n, k: k, a: .matrix(x, lda: k), b: .packed(b), c: yp, ldc: n,
+                                      epilogue: Epilogue(bias: bp), biasPerColumn: true)
             KilnGemm.run(problem, kernels: kernels, context: context)
         }
-        withExtendedLifetime((a, packed)) {}
+        withExtendedLifetime((a, packed, bias)) {}
         return [y]
     }
 }
