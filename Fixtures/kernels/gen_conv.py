@@ -176,4 +176,8 @@ conv_t("ct_size1_k3", r(1, 2, 1, 1), r(2, 3, 3, 3, scale=0.3), r(3))
 conv_t("ct_primes_batch3", r(3, 7, 5, 3), r(7, 9, 3, 3, scale=0.3), r(9), strides=[1, 2], pads=[1, 0, 1, 0])
 conv_t("ct1d_s2_p1", r(1, 3, 9), r(3, 2, 4, scale=0.3), r(2), strides=[2], pads=[1, 1])
 conv_t("ct1d_outpad_dilation", r(2, 2, 7), r(2, 3, 3, scale=0.3), r(3), strides=[3], dilations=[2], output_padding=[2])
+# --- 3×3 stride 1 with at least 16 output tiles of 4×4: Kiln's prepared Conv runs Winograd F(4,3) ---
+conv("winograd_k3_s1_p1_batch2", r(2, 16, 20, 23), r(24, 16, 3, 3, scale=0.2), r(24), pads=[1, 1, 1, 1])
+conv("winograd_k3_s1_asym_pads", r(1, 5, 19, 18), r(7, 5, 3, 3, scale=0.3), r(7), pads=[0, 2, 1, 0])
+conv("winograd_k3_s1_c64", r(1, 64, 16, 16), r(32, 64, 3, 3, scale=0.1), r(32), pads=[1, 1, 1, 1])
 w.write()

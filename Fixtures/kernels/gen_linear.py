@@ -79,4 +79,7 @@ mm("matmul_empty_m", (0, 4), (4, 3))
 mm("matmul_empty_batch", (0, 3, 4), (4, 5))
 mm("matmul_empty_k", (3, 0), (0, 5))
 mm("matmul_empty_k_batched", (2, 3, 0), (2, 0, 4))
+# A transformer's linear layer: [batch, tokens, K] @ [K, N], more rows than the matrix-vector path.
+mm("matmul_linear_tokens", (1, 19, 48), (48, 40))
+mm("matmul_linear_few_rows", (1, 3, 70), (70, 33))
 w.write()

@@ -161,6 +161,38 @@ final class KernelVariantTests: XCTestCase {
         }
     }
 
+    // MARK: Prepared forms against the PyTorch / ONNX Runtime fixtures
+
+    /// Every `Conv`, `Gemm` and `MatMul` fixture (`Fixtures/kernels/gen_conv.py`, `gen_linear.py`:
+    /// references from PyTorch or ONNX Runtime) run through the op's prepared form — weights and
+    /// bias taken as constants, as the planner does — on every variant, at 1 and 2 threads: the
+    /// packed GEMM, depthwise, Winograd, matrix–vector and packed-MatMul paths. Tolerance: the
+    /// fixture's own (`gemm`), or `.winograd` where the prepared Conv ran Winograd.
+    func testPreparedOpsMatchFixtureReferences() throws {
+        var prepared = 0, winograd = 0
+        for family in ["conv", "linear"] {
+            for c in try loadFixtures(family: family) where ["Conv", "Gemm", "MatMul"].contains(c.op) {
+                let names = c.inputs.indices.map { c.inputs[$0] == nil ? "" : "in\($0)" }
+                let constants: [Tensor?] = c.inputs.indices.map { $0 == 0 ? nil : c.inputs[$0] }
+                for (label, t) in tables {
+                    let portable = try OpRegistry.standard.make(c.op, attributes: c.attributes)
+                    guard let preparable = portable as? any PreparableOperator,
+                          let op = try preparable.prepared(inputs: names, constants: constants, kernels: t, node: c.name) else { continue }
+                    prepared += 1
+                    for threads in [1, 2] {
+                        let y = try op.run(c.inputs, context: ExecutionContext(threads: threads, node: c.name))[0]
+                        let usedWinograd = (op as? PlannedConv)?.winogradWeights?.isPrepared == true
+                        if usedWinograd && threads == 1 && label == tables[0].0 { winograd += 1 }
+                        assertClose(y, c.outputs[0], usedWinograd ? .winograd : c.tolerance,
+                                    "\(family)/\(c.name) prepared on \(label), threads \(threads)")
+                    }
+                }
+            }
+        }
+        XCTAssertGreaterThan(prepared, 100)
+        XCTAssertEqual(winograd, 3, "the three winograd_* conv fixtures run Winograd")
+    }
+
     // MARK: Planned convolution
 
     /// ``PlannedConv`` (packed weights, implicit im2col, depthwise kernel, fused epilogue) equals
