@@ -10,8 +10,17 @@ enum KilnGemm {
     /// Below this many multiply-adds a product runs on one thread.
     static let parallelThreshold = 1 << 17
 
-    /// `KILN_GEMM_SPLIT=rows|columns` forces one split where both are possible (for measuring).
-    static let splitOverride = ProcessInfo.processInfo.environment["KILN_GEMM_SPLIT"] ?? ""
+    /// How the output is split over threads.
+    enum Split { case automatic, rows, columns }
+    /// `KILN_GEMM_SPLIT=rows|columns` forces one split where both are possible (for measuring);
+    /// read once per process.
+    static let split: Split = {
+        switch ProcessInfo.processInfo.environment["KILN_GEMM_SPLIT"] {
+        case "rows": return .rows
+        case "columns": return .columns
+        default: return .automatic
+        }
+    }()
 
     /// Computes `problem` with `kernels`, in parallel over `context`'s threads.
     static func run(_ problem: GemmProblem, kernels: KernelTable, context: ExecutionContext) {
@@ -32,10 +41,10 @@ enum KilnGemm {
         // ResNet-50 at 2 threads (Zen 3), columns won even where A is 50× B (a 7×7 layer's
         // 512 × 4608 weights): duplicated packing costs more than a second pass over A.
         let byColumns: Bool
-        switch splitOverride {
-        case "columns": byColumns = blocks >= threads || panels < threads
-        case "rows": byColumns = panels < threads
-        default: byColumns = blocks >= 2 &* threads || blocks >= panels
+        switch Self.split {
+        case .columns: byColumns = blocks >= threads || panels < threads
+        case .rows: byColumns = panels < threads
+        case .automatic: byColumns = blocks >= 2 &* threads || blocks >= panels
         }
         if byColumns {
             let chunks = min(threads, blocks)

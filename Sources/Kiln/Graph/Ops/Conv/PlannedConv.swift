@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import KilnKernels
 
 /// The prepared form of ``Conv``, made once when the plan is built from a Conv whose weights (and
@@ -295,12 +296,16 @@ struct PlannedConv: Operator {
 }
 
 /// The Winograd filters of one ``PlannedConv``, transformed once, on first use (thread-safe: many
-/// inferences may reach a layer at the same time; one builds, the others wait and share).
+/// inferences may reach a layer at the same time; one builds, the others wait and share; once
+/// built, reading them takes no lock).
 final class WinogradFilters: @unchecked Sendable {
     /// The stored weight `[M, C, 3, 3]` (a constant of the artifact: no copy).
     let weight: Tensor
     private let lock = NSLock()
+    /// Written once, under `lock`, before `ready` is set; read without the lock after `ready`.
     private var filters: Tensor?
+    /// Set (releasing) after `filters` is written: later inferences take no lock.
+    private let ready = Atomic<Bool>(false)
 
     init(weight: Tensor) {
         self.weight = weight
@@ -308,18 +313,16 @@ final class WinogradFilters: @unchecked Sendable {
 
     /// The packed `U`, built on the first call.
     func prepared(packedPerXi: Int) throws -> Tensor {
+        if ready.load(ordering: .acquiring), let filters { return filters }
         lock.lock()
         defer { lock.unlock() }
         if let filters { return filters }
         let made = try PlannedConv.winogradFilters(weight, packedPerXi: packedPerXi)
         filters = made
+        ready.store(true, ordering: .releasing)
         return made
     }
 
     /// Whether the filters have been made.
-    var isPrepared: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return filters != nil
-    }
+    var isPrepared: Bool { ready.load(ordering: .acquiring) }
 }

@@ -65,6 +65,13 @@ struct Gemm: FusableOperator, PreparableOperator {
         self.activation = activation
     }
 
+    /// The error for `A`'s K differing from `B`'s (shared with ``PlannedGemm``).
+    func innerDimensionMismatch(a: [Int], b: [Int], k: Int, kb: Int, node: String?) -> KilnError {
+        .shapeMismatch(op: Self.opType, node: node,
+                       tensor: "inner dimension of B (A \(a) transA=\(transA ? 1 : 0), B \(b) transB=\(transB ? 1 : 0))",
+                       expected: [k], got: [kb])
+    }
+
     func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor] {
         guard inputs.count <= 3 else { throw failure("expects 2 or 3 inputs, got \(inputs.count)", context: context) }
         let a = try input(inputs, 0, "A", context: context)
@@ -78,11 +85,7 @@ struct Gemm: FusableOperator, PreparableOperator {
         let k = transA ? a.shape[0] : a.shape[1]
         let kb = transB ? b.shape[1] : b.shape[0]
         let n = transB ? b.shape[0] : b.shape[1]
-        guard k == kb else {
-            throw KilnError.shapeMismatch(op: Self.opType, node: context.node,
-                                          tensor: "inner dimension of B (A \(a.shape) transA=\(transA ? 1 : 0), B \(b.shape) transB=\(transB ? 1 : 0))",
-                                          expected: [k], got: [kb])
-        }
+        guard k == kb else { throw innerDimensionMismatch(a: a.shape, b: b.shape, k: k, kb: kb, node: context.node) }
         try Sgemm.checkDimensions(m, n, k, a.shape[1], b.shape[1], op: Self.opType, node: context.node)
 
         // C as [rows, cols] with each of rows ∈ {1, M}, cols ∈ {1, N}.

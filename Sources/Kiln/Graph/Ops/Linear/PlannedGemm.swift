@@ -45,11 +45,7 @@ struct PlannedGemm: Operator {
         let transB = gemm.transB
         let kw = transB ? weight.shape[1] : weight.shape[0]
         let n = transB ? weight.shape[0] : weight.shape[1]
-        guard k == kw else {
-            throw KilnError.shapeMismatch(op: Self.opType, node: context.node,
-                                          tensor: "inner dimension of B (A \(a.shape), B \(weight.shape) transB=\(transB ? 1 : 0))",
-                                          expected: [k], got: [kw])
-        }
+        guard k == kw else { throw gemm.innerDimensionMismatch(a: a.shape, b: weight.shape, k: k, kb: kw, node: context.node) }
         var y = try context.allocate([m, n], dtype: .float32)
         if m == 0 || n == 0 { return [y] }
         var epilogue = Epilogue(bias: bias.map { $0.pointer(Float.self) })
