@@ -9,13 +9,15 @@ SHELL := /bin/bash
 
 IMAGE ?= Fixtures/images/chelsea.png
 
-# System libraries: OpenBLAS (GEMM), libjpeg-turbo and libpng (KilnImage), pkg-config (to find
+# System libraries: OpenBLAS (GEMM), OpenSSL's libcrypto (the artifact's SHA-256), libjpeg-turbo and
+# libpng (KilnImage), pkg-config (to find
 # OpenBLAS); python3 with venv for the exporter.
 deps:
 	@missing=""; \
 	dpkg -s libopenblas-dev >/dev/null 2>&1 || missing="$$missing libopenblas-dev"; \
 	dpkg -s libjpeg-dev >/dev/null 2>&1 || dpkg -s libjpeg62-turbo-dev >/dev/null 2>&1 || dpkg -s libjpeg-turbo8-dev >/dev/null 2>&1 || missing="$$missing libjpeg-dev"; \
 	dpkg -s libpng-dev >/dev/null 2>&1 || missing="$$missing libpng-dev"; \
+	dpkg -s libssl-dev >/dev/null 2>&1 || missing="$$missing libssl-dev"; \
 	command -v pkg-config >/dev/null 2>&1 || missing="$$missing pkg-config"; \
 	command -v python3 >/dev/null 2>&1 || missing="$$missing python3"; \
 	python3 -c "import ensurepip, venv" >/dev/null 2>&1 || missing="$$missing python3-venv"; \

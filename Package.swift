@@ -40,6 +40,13 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        // OpenSSL's libcrypto for the data-section SHA-256 (hardware SHA; Debian/Ubuntu: libssl-dev).
+        .systemLibrary(
+            name: "CKilnCrypto",
+            path: "Sources/CKilnCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
         // CPUID / XGETBV for the kernel dispatch.
         .target(name: "CKilnCPU", path: "Sources/CKilnCPU"),
         // Kernel bodies, generic over the vector type and emitted into each variant module (never
@@ -54,7 +61,7 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-O", "-target-cpu", "skylake-avx512"])]),
         .target(
             name: "Kiln",
-            dependencies: ["CBLAS", "CKilnCPU", "KilnKernels", "KilnKernelsBaseline", "KilnKernelsAVX2", "KilnKernelsAVX512"],
+            dependencies: ["CBLAS", "CKilnCPU", "CKilnCrypto", "KilnKernels", "KilnKernelsBaseline", "KilnKernelsAVX2", "KilnKernelsAVX512"],
             path: "Sources/Kiln"
         ),
         // libjpeg-turbo and libpng behind a C shim that turns their longjmp errors into status

@@ -62,8 +62,8 @@ func fixtureNPY(_ relative: String) throws -> Tensor {
 }
 
 /// Lowercase hex SHA-256, with Kiln's own implementation (the artifact's content hash).
-func sha256Hex(_ bytes: [UInt8]) -> String {
-    bytes.withUnsafeBytes { SHA256.hex($0.baseAddress ?? UnsafeRawPointer(bitPattern: 64)!, count: $0.count) }
+func sha256Hex(_ bytes: [UInt8]) throws -> String {
+    try bytes.withUnsafeBytes { try SHA256.hex($0.baseAddress ?? UnsafeRawPointer(bitPattern: 64)!, count: $0.count) }
 }
 
 /// Pixel agreement between two RGB8 images of equal size: a pixel agrees when all three

@@ -131,11 +131,18 @@ final class ArtifactTests: XCTestCase {
         let digits = Array("123456789".utf8)
         XCTAssertEqual(digits.withUnsafeBytes { CRC32.checksum($0.baseAddress!, count: 9) }, 0xCBF4_3926)
         let abc = Array("abc".utf8)
-        XCTAssertEqual(abc.withUnsafeBytes { SHA256.hex($0.baseAddress!, count: 3) },
+        XCTAssertEqual(try abc.withUnsafeBytes { try SHA256.hex($0.baseAddress!, count: 3) },
                        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         let long = [UInt8](repeating: 0x61, count: 1000) // exercises multi-block and two-block padding
-        XCTAssertEqual(long.withUnsafeBytes { SHA256.hex($0.baseAddress!, count: 1000) },
+        XCTAssertEqual(try long.withUnsafeBytes { try SHA256.hex($0.baseAddress!, count: 1000) },
                        "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
+        // FIPS 180-4's one-million-'a' vector: many blocks through the hardware path.
+        let million = [UInt8](repeating: 0x61, count: 1_000_000)
+        XCTAssertEqual(try million.withUnsafeBytes { try SHA256.hex($0.baseAddress!, count: million.count) },
+                       "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+        // Empty input (the data section of a weightless artifact).
+        XCTAssertEqual(try [UInt8]().withUnsafeBytes { try SHA256.hex($0.baseAddress ?? UnsafeRawPointer(bitPattern: 64)!, count: 0) },
+                       "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
     }
 }
 

@@ -321,7 +321,7 @@ public struct Artifact: Sendable {
         }
 
         if verifyDataHash {
-            let digest = SHA256.hex(file.base + dStart, count: dataRange.count)
+            let digest = try SHA256.hex(file.base + dStart, count: dataRange.count)
             guard digest == metadata.dataSHA256.lowercased() else {
                 throw fail(dStart, "data section SHA-256 \(digest) does not match metadata.data_sha256 \(metadata.dataSHA256): weights are corrupt")
             }

@@ -60,7 +60,7 @@ public struct ArtifactWriter {
             records.append(["name": name, "dtype": tensor.dtype.shortName, "shape": tensor.shape,
                             "offset": offset, "length": tensor.byteCount])
         }
-        let digest = data.withUnsafeBytes { SHA256.hex($0.baseAddress ?? UnsafeRawPointer(bitPattern: 64)!, count: $0.count) }
+        let digest = try data.withUnsafeBytes { try SHA256.hex($0.baseAddress ?? UnsafeRawPointer(bitPattern: 64)!, count: $0.count) }
 
         func info(_ v: ValueInfo) -> [String: Any] {
             ["name": v.name, "dtype": v.dtype.shortName,
