@@ -14,6 +14,7 @@ typedef struct {
     jmp_buf jump;
     int status;        // status to return when error_exit fires
     int hit_eof;       // the source ran dry and libjpeg padded the stream with a fake EOI
+    const char *eof_message; // the message for that: which part of the stream was cut off
     char *message;
     size_t capacity;
 } kiln_jpeg_error;
@@ -61,10 +62,17 @@ static void kiln_jpeg_error_exit(j_common_ptr cinfo) {
 static void kiln_jpeg_emit_message(j_common_ptr cinfo, int msg_level) {
     kiln_jpeg_error *err = (kiln_jpeg_error *)cinfo->err;
     // Warnings (level -1) are counted but not printed: libjpeg recovers from corrupt entropy data
-    // as Pillow does. Running out of data is different: it is reported as truncation below.
+    // as Pillow does. Running out of data is different: the image is truncated, an error, and it
+    // stops here. Letting libjpeg go on reading the fake EOI markers its memory source inserts is
+    // unbounded work: a 1 kB file made the header reader allocate gigabytes (found by fuzz-image).
     if (msg_level < 0) {
-        if (cinfo->err->msg_code == JWRN_JPEG_EOF) err->hit_eof = 1;
         cinfo->err->num_warnings++;
+        if (cinfo->err->msg_code == JWRN_JPEG_EOF) {
+            err->hit_eof = 1;
+            err->status = KILN_IMAGE_ERR_TRUNCATED;
+            kiln_set_message(err->message, err->capacity, err->eof_message);
+            longjmp(err->jump, 1);
+        }
     }
 }
 
@@ -136,20 +144,15 @@ int kiln_jpeg_read_info(const uint8_t *data, size_t size, kiln_image_info *info,
     err.pub.error_exit = kiln_jpeg_error_exit;
     err.pub.emit_message = kiln_jpeg_emit_message;
     info->error_offset = -1;
+    err.eof_message = "stream ends inside the header";
     if (setjmp(err.jump)) {
-        info->error_offset = kiln_jpeg_position(&cinfo, data);
+        info->error_offset = err.hit_eof ? (int64_t)size : kiln_jpeg_position(&cinfo, data);
         jpeg_destroy_decompress(&cinfo);
         return err.status;
     }
     jpeg_create_decompress(&cinfo);
     jpeg_mem_src(&cinfo, data, (unsigned long)size);
     jpeg_read_header(&cinfo, TRUE);
-    if (err.hit_eof) {
-        info->error_offset = (int64_t)size;
-        jpeg_destroy_decompress(&cinfo);
-        kiln_set_message(message, message_capacity, "stream ends inside the header");
-        return KILN_IMAGE_ERR_TRUNCATED;
-    }
     int status = kiln_jpeg_choose_output(&cinfo, info, message, message_capacity);
     jpeg_destroy_decompress(&cinfo);
     return status;
@@ -176,8 +179,9 @@ int kiln_jpeg_decode(const uint8_t *data, size_t size, kiln_image_info *expected
     err.pub.error_exit = kiln_jpeg_error_exit;
     err.pub.emit_message = kiln_jpeg_emit_message;
     expected->error_offset = -1;
+    err.eof_message = "stream ends before the image is complete";
     if (setjmp(err.jump)) {
-        expected->error_offset = kiln_jpeg_position(&cinfo, data);
+        expected->error_offset = err.hit_eof ? (int64_t)size : kiln_jpeg_position(&cinfo, data);
         jpeg_destroy_decompress(&cinfo);
         return err.status;
     }
@@ -213,12 +217,6 @@ int kiln_jpeg_decode(const uint8_t *data, size_t size, kiln_image_info *expected
     while (cinfo.output_scanline < cinfo.output_height) {
         JSAMPROW row = out + (size_t)cinfo.output_scanline * row_bytes;
         jpeg_read_scanlines(&cinfo, &row, 1);
-    }
-    if (err.hit_eof) {
-        expected->error_offset = (int64_t)size;
-        jpeg_destroy_decompress(&cinfo);
-        kiln_set_message(message, message_capacity, "stream ends before the image is complete");
-        return KILN_IMAGE_ERR_TRUNCATED;
     }
     // Trailing bytes after the last scan (or a missing EOI) are not an error: every pixel was
     // decoded from real data, so stop here instead of reading on to EOI.

@@ -104,6 +104,28 @@ final class DecodingTests: XCTestCase {
         }
     }
 
+    /// Inputs the fuzzers found (Fuzz/regressions/image, docs/reliability.md), each a typed error.
+    /// `jpeg_eof_in_header.jpg`, 1 kB with a broken Huffman table segment: libjpeg's memory source
+    /// ran dry inside it and fed fake EOI markers, and reading on through them allocated gigabytes
+    /// before running out of data became an immediate error.
+    func testFuzzRegressionsAreTypedErrors() throws {
+        let dir = fixturesRoot.deletingLastPathComponent().appendingPathComponent("Fuzz/regressions/image")
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
+        XCTAssertFalse(names.isEmpty)
+        for name in names {
+            let data = try Data(contentsOf: dir.appendingPathComponent(name))
+            XCTAssertThrowsError(try ImageDecoder.info(data, source: name), name) { error in
+                switch error as? KilnImageError {
+                case let .truncated(source, _, offset, _)?, let .corrupt(source, _, offset, _)?:
+                    XCTAssertEqual(source, name)
+                    XCTAssertTrue((0...data.count).contains(offset ?? -1), "\(name): \(error) names a byte offset in the file")
+                default: XCTFail("\(name): \(error)")
+                }
+            }
+            XCTAssertThrowsError(try ImageDecoder.decode(data, source: name), name)
+        }
+    }
+
     func testCorruptFilesThrowCorrupt() throws {
         for name in ["bad_crc.png", "bad_zlib.png", "bad_huffman.jpg"] {
             XCTAssertThrowsError(try ImageDecoder.decode(try fixtureData("preprocessing/images/bad/\(name)"), source: name)) { error in
