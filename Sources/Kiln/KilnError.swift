@@ -18,6 +18,9 @@ public enum KilnError: Error, Sendable, Equatable, CustomStringConvertible {
     case io(path: String, reason: String)
     /// A tensor of `byteCount` bytes would exceed a configured limit or overflow `Int`.
     case allocationTooLarge(what: String, byteCount: String)
+    /// The system refused an allocation of `byteCount` bytes (memory limit, cgroup, address space):
+    /// the inference fails, the model stays usable.
+    case outOfMemory(what: String, byteCount: Int)
 
     /// A one-line, human-readable explanation.
     public var description: String {
@@ -42,6 +45,8 @@ public enum KilnError: Error, Sendable, Equatable, CustomStringConvertible {
             return "I/O error on '\(path)': \(reason)"
         case let .allocationTooLarge(what, byteCount):
             return "\(what) would need \(byteCount) bytes, which is too large"
+        case let .outOfMemory(what, byteCount):
+            return "out of memory: the system refused \(byteCount) bytes for \(what)"
         }
     }
 }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 
 /// Unique tag ranges for allocators, so a tag seen on a tensor identifies one allocation of one
@@ -33,7 +36,7 @@ final class InferenceAllocator: @unchecked Sendable {
     private var next = 0
     private var diverged = false
     let tagBase: Int
-    private let lock = Mutex(())
+    private let lock = Locked(())
 
     init(mode: Mode) {
         self.mode = mode
@@ -80,11 +83,12 @@ final class InferenceAllocator: @unchecked Sendable {
 final class ArenaBuffer: @unchecked Sendable {
     let base: UnsafeMutableRawPointer
     let byteCount: Int
-    init(byteCount: Int) {
+    /// - Throws: ``KilnError/outOfMemory(what:byteCount:)`` when the system refuses the memory.
+    init(byteCount: Int) throws {
         self.byteCount = byteCount
-        base = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 64), alignment: 64)
+        base = try TensorStorage.allocateAligned(max(byteCount, 64), what: "the inference arena")
     }
-    deinit { base.deallocate() }
+    deinit { free(base) }
 }
 
 /// The offsets of every allocation of an inference within one arena.
@@ -139,17 +143,21 @@ final class MemoryPlanner: Sendable {
         var patterns: [[[Int]]: MemoryPattern] = [:]
         var freeArenas: [[[Int]]: [ArenaBuffer]] = [:]
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
     /// Input-shape signatures kept at most (each holds a pattern and its arenas).
     static let maxSignatures = 16
 
     /// The allocator for an inference with `signature` (the input shapes).
-    func allocator(for signature: [[Int]]) -> InferenceAllocator {
-        state.withLock { s in
-            guard let pattern = s.patterns[signature] else { return InferenceAllocator(mode: .recording) }
-            let arena = s.freeArenas[signature]?.popLast() ?? ArenaBuffer(byteCount: pattern.arenaBytes)
-            return InferenceAllocator(mode: .replay(pattern, arena))
+    /// - Throws: ``KilnError/outOfMemory(what:byteCount:)`` when a new arena cannot be allocated.
+    func allocator(for signature: [[Int]]) throws -> InferenceAllocator {
+        let (pattern, pooled) = state.withLock { s -> (MemoryPattern?, ArenaBuffer?) in
+            guard let pattern = s.patterns[signature] else { return (nil, nil) }
+            return (pattern, s.freeArenas[signature]?.popLast())
         }
+        guard let pattern else { return InferenceAllocator(mode: .recording) }
+        // A new arena is allocated outside the lock, so other callers are not held up by it.
+        let arena = try pooled ?? ArenaBuffer(byteCount: pattern.arenaBytes)
+        return InferenceAllocator(mode: .replay(pattern, arena))
     }
 
     /// Called when an inference finished: stores a recorded pattern, or returns the arena.

@@ -34,7 +34,7 @@ struct Executor {
         for (i, input) in plan.inputs.enumerated() { values[input.slot] = inputs[i] }
 
         let signature = inputs.map(\.shape)
-        let allocator = memory?.allocator(for: signature) ?? InferenceAllocator(mode: .heap)
+        let allocator = try memory?.allocator(for: signature) ?? InferenceAllocator(mode: .heap)
         var isRecording = false
         if case .recording = allocator.mode { isRecording = true }
         // Recording: which allocation each slot's value lives in.

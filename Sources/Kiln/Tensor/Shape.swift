@@ -1,8 +1,16 @@
+import Synchronization
+
 /// Shape arithmetic shared by tensors, ops and loaders. Every function validates instead of trapping.
 public enum Shape {
-    /// The largest tensor Kiln will allocate, in bytes (16 GiB). A shape asking for more is an
-    /// error rather than an attempt that ends in the OOM killer.
-    public static let maxByteCount = 1 << 34
+    /// The largest tensor Kiln will allocate, in bytes: 16 GiB unless set lower. A shape asking for
+    /// more is an ``KilnError/allocationTooLarge(what:byteCount:)`` error rather than an attempt
+    /// that ends in the OOM killer. Process-wide; a service that knows its memory budget (or a
+    /// fuzz target) lowers it before loading models.
+    public static var maxByteCount: Int {
+        get { byteLimit.load(ordering: .relaxed) }
+        set { byteLimit.store(max(newValue, 0), ordering: .relaxed) }
+    }
+    private static let byteLimit = Atomic<Int>(1 << 34)
 
     /// The number of elements of `shape`.
     /// - Parameters:

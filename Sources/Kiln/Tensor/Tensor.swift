@@ -37,14 +37,14 @@ public struct Tensor: Sendable {
     /// - Throws: ``KilnError`` when a dimension is negative or the size is too large.
     public init(zeros shape: [Int], dtype: DType = .float32) throws {
         let bytes = try Shape.byteCount(shape, dtype: dtype)
-        self.init(storage: TensorStorage(zeroedByteCount: bytes), dtype: dtype, shape: shape)
+        self.init(storage: try TensorStorage(zeroedByteCount: bytes), dtype: dtype, shape: shape)
     }
 
     /// An owned tensor whose contents are undefined until written. For kernels, which overwrite
     /// every element; `shape` must already be validated (see ``Shape/byteCount(_:dtype:what:)``).
     init(uninitialized shape: [Int], dtype: DType) throws {
         let bytes = try Shape.byteCount(shape, dtype: dtype)
-        self.init(storage: TensorStorage(uninitializedByteCount: bytes), dtype: dtype, shape: shape)
+        self.init(storage: try TensorStorage(uninitializedByteCount: bytes), dtype: dtype, shape: shape)
     }
 
     /// A tensor holding `scalars` in row-major order.

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The bytes behind a ``Tensor``: either a 64-byte aligned allocation Kiln owns, or memory it
 /// borrows (an mmapped artifact) and keeps alive through `owner`.
 ///
@@ -24,20 +28,17 @@ final class TensorStorage: @unchecked Sendable {
     var isArenaSlice: Bool { isWritable && !ownsMemory }
 
     /// Allocates `byteCount` zeroed bytes.
-    init(zeroedByteCount byteCount: Int) {
-        // A zero-byte allocation still gets a valid, aligned pointer.
-        let base = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 1), alignment: Self.alignment)
+    /// - Throws: ``KilnError/outOfMemory(what:byteCount:)`` when the system refuses the memory.
+    convenience init(zeroedByteCount byteCount: Int) throws {
+        try self.init(uninitializedByteCount: byteCount)
         base.initializeMemory(as: UInt8.self, repeating: 0, count: max(byteCount, 1))
-        self.base = base
-        self.byteCount = byteCount
-        self.owner = nil
-        self.ownsMemory = true
-        self.isWritable = true
     }
 
     /// Allocates `byteCount` bytes whose contents the caller will write before reading.
-    init(uninitializedByteCount byteCount: Int) {
-        let base = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 1), alignment: Self.alignment)
+    /// - Throws: ``KilnError/outOfMemory(what:byteCount:)`` when the system refuses the memory.
+    init(uninitializedByteCount byteCount: Int) throws {
+        // A zero-byte allocation still gets a valid, aligned pointer.
+        let base = try Self.allocateAligned(byteCount, what: "a tensor")
         // Bind as bytes so later typed access through `bindMemory`/`assumingMemoryBound` is defined.
         base.bindMemory(to: UInt8.self, capacity: max(byteCount, 1))
         self.base = base
@@ -45,6 +46,17 @@ final class TensorStorage: @unchecked Sendable {
         self.owner = nil
         self.ownsMemory = true
         self.isWritable = true
+    }
+
+    /// `max(byteCount, 1)` bytes aligned to ``alignment`` from `posix_memalign`, or a typed error
+    /// when the system refuses (Swift's own allocator would end the process instead). Free with
+    /// `free`.
+    static func allocateAligned(_ byteCount: Int, what: String) throws -> UnsafeMutableRawPointer {
+        var p: UnsafeMutableRawPointer?
+        guard byteCount >= 0, posix_memalign(&p, alignment, max(byteCount, 1)) == 0, let p else {
+            throw KilnError.outOfMemory(what: what, byteCount: byteCount)
+        }
+        return p
     }
 
     /// Borrows `byteCount` bytes at `base`, kept alive by `owner`. Never written to.
@@ -66,14 +78,17 @@ final class TensorStorage: @unchecked Sendable {
         self.isWritable = true
     }
 
-    /// A fresh owned copy of the first `byteCount` bytes.
+    /// A fresh owned copy of the first `byteCount` bytes. An allocation the size of one that already
+    /// succeeded; if the system refuses even that, the process stops with a message (the
+    /// copy-on-write paths that call this cannot throw).
     func copy() -> TensorStorage {
-        let fresh = TensorStorage(uninitializedByteCount: byteCount)
+        let fresh: TensorStorage
+        do { fresh = try TensorStorage(uninitializedByteCount: byteCount) } catch { fatalError("\(error)") }
         if byteCount > 0 { fresh.base.copyMemory(from: base, byteCount: byteCount) }
         return fresh
     }
 
     deinit {
-        if ownsMemory { base.deallocate() }
+        if ownsMemory { free(base) }
     }
 }
