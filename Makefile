@@ -3,9 +3,12 @@
 #   make test       everything CI runs
 #   make serve      build kiln-serve and serve the bundled model on 127.0.0.1:8080
 #   make docs       convert the Kiln and KilnServer DocC catalogs (no warnings allowed)
+#   make fuzz       build the libFuzzer targets (Fuzz/) with ASan and run each FUZZ_SECONDS
+#   make asan       the Swift test suite under AddressSanitizer
+#   make tsan       the concurrency tests under ThreadSanitizer
 SHELL := /bin/bash
 
-.PHONY: deps test build classify serve docs
+.PHONY: deps test build classify serve docs fuzz asan tsan
 
 IMAGE ?= Fixtures/images/chelsea.png
 
@@ -77,3 +80,41 @@ test: deps $(VENV)/bin/kiln-export $(VENV)/.serve-deps
 	s=$$(echo "$$line" | sed -nE 's/.*with ([0-9]+) tests? skipped.*/\1/p'); s=$${s:-0}; \
 	f=$$(echo "$$line" | sed -E 's/.* ([0-9]+) failures?.*/\1/'); \
 	echo "tests: $$((n - s - f)) passed, $$s skipped, $$f failed"
+
+# libFuzzer + AddressSanitizer over every loader and parser (Fuzz/, docs/reliability.md). Each target
+# runs FUZZ_SECONDS on a working corpus in .build/fuzz (seeded from Fuzz/corpus and the committed
+# regressions) with a 2 GB RSS limit and every single allocation above 512 MB treated as a crash.
+# A crash leaves its input in .build/fuzz/crashes and fails the target.
+FUZZ_SECONDS ?= 60
+FUZZ_RSS_MB ?= 2048
+FUZZ_TARGETS := artifact npy image preprocessing infer-request
+FUZZ_BIN = Fuzz/.build/x86_64-unknown-linux-gnu/release
+fuzz: deps
+	swift build -c release --package-path Fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing 2>&1 \
+		| grep -v "Cannot export local symbol '__asan_extra_spill_area'"; test $${PIPESTATUS[0]} -eq 0
+	@mkdir -p .build/fuzz/crashes
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p .build/fuzz/corpus/$$t Fuzz/regressions/$$t; \
+		echo "== fuzz-$$t ($(FUZZ_SECONDS) s)"; \
+		$(FUZZ_BIN)/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=$(FUZZ_RSS_MB) -malloc_limit_mb=512 \
+			-timeout=20 -print_final_stats=1 -dict=Fuzz/dict/$$t.dict -artifact_prefix=.build/fuzz/crashes/$$t- \
+			.build/fuzz/corpus/$$t Fuzz/corpus/$$t Fuzz/regressions/$$t 2>.build/fuzz/$$t.log; \
+		rc=$$?; grep -E "^stat::(number_of_executed_units|peak_rss_mb)|^Done|ERROR|SUMMARY" .build/fuzz/$$t.log; \
+		if [ $$rc -ne 0 ]; then tail -n 40 .build/fuzz/$$t.log; exit 1; fi; \
+	done
+
+# The whole Swift suite under AddressSanitizer, in its own build folder (.build-asan). Leak checking
+# is off here: XCTest keeps every test case (and what its teardown blocks capture) until exit, which
+# LeakSanitizer reports; the fuzz targets check leaks in Kiln's loaders and parsers instead.
+asan: deps $(VENV)/bin/kiln-export
+	Fixtures/models/roundtrip.sh $(VENV)/bin/kiln-export
+	swift build --build-tests --sanitize=address --scratch-path .build-asan
+	ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=0 KILN_REQUIRE_ROUNDTRIP=1 swift test --skip-build --sanitize=address --scratch-path .build-asan --disable-swift-testing
+
+# Many threads on one model under ThreadSanitizer (.build-tsan): ConcurrencyTests, the thread pool,
+# and the concurrent-predict fixture test. Both sanitizers are told to return NULL for an allocation
+# the system refuses, as glibc does, so the out-of-memory test sees Kiln's error path.
+TSAN_FILTER ?= ConcurrencyTests|ThreadingTests|ModelFixtureTests.testConcurrentPredictOnOneModel
+tsan: deps
+	swift build --build-tests --sanitize=thread --scratch-path .build-tsan
+	TSAN_OPTIONS=allocator_may_return_null=1 swift test --skip-build --sanitize=thread --scratch-path .build-tsan --disable-swift-testing --filter '$(TSAN_FILTER)'

@@ -1,0 +1,46 @@
+import CFuzzerDriver
+import Foundation
+import Kiln
+
+/// Limits every fuzz target sets before it runs: no tensor above 64 MiB, so a hostile input that
+/// asks for a huge tensor is rejected with a typed error well under libFuzzer's `-rss_limit_mb`.
+public enum FuzzLimits {
+    /// The per-tensor byte limit the targets run with.
+    public static let maxTensorBytes = 64 << 20
+    /// The largest decoded image the targets accept, in pixels (1024 x 1024): the pixel limit is
+    /// the decoder's own check (tested at 100 MP in the unit tests); a small one keeps executions fast.
+    public static let maxImagePixels = 1 << 20
+
+    /// Applies the limits once per process.
+    public static func apply() {
+        _ = applied
+    }
+
+    private static let applied: Bool = {
+        Shape.maxByteCount = maxTensorBytes
+        return true
+    }()
+}
+
+/// The fuzz input as `Data` (copied: libFuzzer owns the buffer).
+public func fuzzData(_ data: UnsafePointer<UInt8>, _ size: Int) -> Data {
+    Data(bytes: data, count: size)
+}
+
+/// CRC-32 (ISO-HDLC), as the artifact header's checksum, so the artifact target can repair a
+/// mutated header and reach the parser behind the checksum.
+public func crc32(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+    var c: UInt32 = 0xFFFF_FFFF
+    for b in bytes {
+        c ^= UInt32(b)
+        for _ in 0..<8 { c = (c & 1) != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+    }
+    return c ^ 0xFFFF_FFFF
+}
+
+/// Runs libFuzzer with the process's arguments and `callback` as the target; never returns.
+public func runFuzzer(_ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> Never {
+    var argc = CommandLine.argc
+    var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+    exit(LLVMFuzzerRunDriver(&argc, &argv, callback))
+}
