@@ -64,7 +64,7 @@ struct KilnServe: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
-    @Flag(name: .customLong("no-verify"), help: "Start even when a model's stored self-test drifts.")
+    @Flag(name: .customLong("no-verify"), help: "Skip the start-up checks (each model's data SHA-256 and stored self-test).")
     var noVerify = false
 
     mutating func validate() throws {

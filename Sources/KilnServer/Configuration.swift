@@ -27,7 +27,8 @@ public struct ServerConfiguration: Sendable {
     public var maxBatch: Int = 1
     /// Dynamic batching: how long a worker waits for more requests to fill a batch, in microseconds.
     public var batchDelayMicroseconds: Int = 0
-    /// Run each model's stored self-test at start and refuse to start when it drifts.
+    /// At start, check each model's data section against its SHA-256 and run its stored self-test;
+    /// refuse to start when either fails.
     public var verify: Bool = true
     /// Inferences per model at start, before readiness, so the first request is not the slow one.
     public var warmupRuns: Int = 2

@@ -24,6 +24,7 @@ enum ModelMetadata {
         let meta = m.model.artifact.metadata
         var kiln: [String: Any] = [
             "data_sha256": meta.dataSHA256,
+            "data_sha256_verified": m.dataHashVerified,
             "producer": meta.producer,
             "source_model": meta.sourceModel,
             "created": meta.created,

@@ -17,6 +17,8 @@ public final class ServedModel: Sendable {
     /// The stored self-test's outcome, or `nil` when it was skipped (`--no-verify`) or the
     /// artifact has none.
     public let selfTest: SelfTestReport?
+    /// Whether the data section was checked against its SHA-256 at load (not with `--no-verify`).
+    public let dataHashVerified: Bool
     /// Seconds spent loading, planning, verifying and warming up.
     public let loadSeconds: Double
 
@@ -24,14 +26,17 @@ public final class ServedModel: Sendable {
     /// - Parameters:
     ///   - url: The `.kiln` file; its stem becomes ``name``.
     ///   - threads: Threads per inference.
-    ///   - verify: Run `verify()` and throw ``LoadError/selfTestFailed(model:report:)`` on drift.
+    ///   - verify: Check the data section's SHA-256 (a ``KilnError/malformedArtifact(offset:reason:)``
+    ///     when the weights are not the ones exported) and run `verify()`, throwing
+    ///     ``LoadError/selfTestFailed(model:report:)`` on drift.
     ///   - warmupRuns: Extra inferences at batch 1 before the model is reported ready.
     /// - Throws: ``LoadError`` or the `KilnError` that loading threw.
     public init(url: URL, threads: Int, verify: Bool, warmupRuns: Int) throws {
         let start = DispatchTime.now().uptimeNanoseconds
         name = url.deletingPathExtension().lastPathComponent
         self.url = url
-        model = try Model(contentsOf: url, options: .init(threads: threads))
+        model = try Model(contentsOf: url, options: .init(threads: threads, verifyDataHash: verify))
+        dataHashVerified = verify
         classifier = model.artifact.preprocessingJSON == nil ? nil : try Classifier(model)
         if verify, model.artifact.selfTest != nil {
             let report = try model.verify()

@@ -4,6 +4,8 @@ Results are compared with the `kiln` CLI of the same build: FP32 outputs bit for
 `kiln run`, classifications with `kiln classify --json`."""
 import http.client
 import json
+import subprocess
+import signal
 import threading
 import time
 
@@ -12,7 +14,7 @@ import pytest
 import tritonclient.http as triton
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import IMAGES, MODEL, Server, kiln
+from conftest import BUILD, IMAGES, MODEL, Server, kiln
 
 NAME = "efficientnet_lite0"
 
@@ -56,6 +58,7 @@ def test_health_and_metadata(client):
     assert meta["outputs"] == [{"name": "logits", "datatype": "FP32", "shape": [-1, 1000]}]
     info = kiln("inspect", MODEL)
     assert len(meta["kiln"]["data_sha256"]) == 64 and meta["kiln"]["data_sha256"] in info
+    assert meta["kiln"]["data_sha256_verified"] is True
     assert meta["kiln"]["self_test"]["status"] == "passed"
     assert meta["kiln"]["producer"] and meta["kiln"]["source_model"]
     assert "classification" in client.get_server_metadata()["extensions"]
@@ -230,3 +233,25 @@ def test_sigterm_under_load_drains():
     assert all(st == 200 for st in answered), answered
     assert all(name in ("ConnectionRefusedError", "RemoteDisconnected", "ConnectionResetError", "BrokenPipeError")
                for name in refused), refused
+
+
+def test_weights_that_do_not_match_their_hash_refuse_to_start(tmp_path):
+    """One flipped bit in the data section: kiln-serve exits 2 naming the SHA-256 mismatch (the
+    weights are checked at start, docs/reliability.md); --no-verify skips the check and starts."""
+    data = bytearray(MODEL.read_bytes())
+    data_offset = int.from_bytes(data[32:40], "little")
+    data[data_offset + (len(data) - data_offset) // 2] ^= 0x10
+    bad = tmp_path / "efficientnet_lite0.kiln"
+    bad.write_bytes(bytes(data))
+    r = subprocess.run([str(BUILD / "kiln-serve"), str(bad), "--port", "0", "--threads", "1"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2, r.stderr
+    assert "SHA-256" in r.stderr and "does not match" in r.stderr, r.stderr
+    p = subprocess.Popen([str(BUILD / "kiln-serve"), str(bad), "--port", "0", "--threads", "1", "--no-verify",
+                          "--log-format", "json"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        started = any('"ready"' in line for line in p.stderr)
+    finally:
+        p.send_signal(signal.SIGTERM)
+        p.wait(60)
+    assert started
