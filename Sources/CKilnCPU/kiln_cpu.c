@@ -38,7 +38,19 @@ void kiln_cpu_brand(char *out) {
     }
     memcpy(out, regs, 48);
 }
+
+int kiln_cpu_amd_family(void) {
+    unsigned int a, b, c, d;
+    if (!__get_cpuid(0, &a, &b, &c, &d)) return 0;
+    // "AuthenticAMD" in EBX, EDX, ECX.
+    if (b != 0x68747541u || d != 0x69746e65u || c != 0x444d4163u) return 0;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    unsigned int family = (a >> 8) & 0xF;
+    if (family == 0xF) family += (a >> 20) & 0xFF;
+    return (int)family;
+}
 #else
 int kiln_cpu_features(void) { return 0; }
+int kiln_cpu_amd_family(void) { return 0; }
 void kiln_cpu_brand(char *out) { memset(out, 0, 49); }
 #endif

@@ -12,6 +12,10 @@ enum {
 /// The features of the running CPU.
 int kiln_cpu_features(void);
 
+/// The CPU family (with the extended family added) when the vendor is AMD, else 0. Family 0x19 is
+/// Zen 3 and Zen 4; 0x1A is Zen 5.
+int kiln_cpu_amd_family(void);
+
 /// The CPU's brand string (e.g. "AMD EPYC 9R14"), NUL-terminated, into `out` (at least 49 bytes).
 void kiln_cpu_brand(char *out);
 

@@ -28,7 +28,7 @@ public final class Model: Sendable {
         /// shape, validate the graph end to end and warm the memory plan. Costs two inferences at load.
         public var inferShapes: Bool
         /// The kernel variant to prepare and run with; `nil` for the process default
-        /// (``KernelDispatch/defaultISA``: the best the CPU supports, or `KILN_ISA`). A variant the
+        /// (``KernelDispatch/defaultISA``: ``KernelDispatch/preferredISA``, or `KILN_ISA`). A variant the
         /// CPU lacks falls back to the best supported one below it.
         public var isa: KernelISA?
 
@@ -211,6 +211,9 @@ public enum BLASInfo {
 
     /// Kiln's own kernel variant and the CPU, e.g. `Kiln kernels avx2 on AMD EPYC 7B13`.
     public static var kernelDescription: String {
-        "Kiln kernels \(KernelDispatch.defaultISA.rawValue) on \(KernelDispatch.cpuName) (supported: \(KernelDispatch.supported.map(\.rawValue).joined(separator: ", ")))"
+        let isa = KernelDispatch.defaultISA
+        let why = isa == .avx2 && KernelDispatch.preferredISA == .avx2 && KernelDispatch.supported.contains(.avx512)
+            ? "; avx2 preferred: this CPU runs 512-bit instructions as two halves" : ""
+        return "Kiln kernels \(isa.rawValue) on \(KernelDispatch.cpuName) (supported: \(KernelDispatch.supported.map(\.rawValue).joined(separator: ", "))\(why))"
     }
 }
