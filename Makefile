@@ -87,7 +87,7 @@ test: deps $(VENV)/bin/kiln-export $(VENV)/.serve-deps
 # A crash leaves its input in .build/fuzz/crashes and fails the target.
 FUZZ_SECONDS ?= 60
 FUZZ_RSS_MB ?= 2048
-FUZZ_TARGETS := artifact npy image preprocessing infer-request
+FUZZ_TARGETS ?= artifact npy image preprocessing infer-request
 FUZZ_BIN = Fuzz/.build/x86_64-unknown-linux-gnu/release
 fuzz: deps
 	swift build -c release --package-path Fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing 2>&1 \

@@ -25,7 +25,8 @@ let package = Package(
     dependencies: [.package(path: "..")],
     targets: [
         .target(name: "CFuzzerDriver", path: "Sources/CFuzzerDriver"),
-        .target(name: "FuzzSupport", dependencies: ["CFuzzerDriver", .product(name: "Kiln", package: kiln)],
+        .target(name: "FuzzSupport", dependencies: ["CFuzzerDriver", .product(name: "Kiln", package: kiln),
+                                                   .product(name: "KilnImage", package: kiln)],
                 path: "Sources/FuzzSupport"),
         fuzzTarget("fuzz-artifact", ["Kiln"]),
         fuzzTarget("fuzz-npy", ["Kiln"]),

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// An 8-bit RGB image, rows top to bottom, pixels left to right, channels interleaved:
 /// `pixels[(y * width + x) * 3 + c]` for `c` = 0 (red), 1 (green), 2 (blue). Layout `[H, W, 3]`.
 ///
@@ -41,6 +43,24 @@ public struct RGBImage: Sendable, Equatable {
         self.pixels = pixels
     }
 
+    /// The most pixels an image made by a transform or from a pixel buffer may have: 100 million
+    /// (the decoder's default limit) unless set lower. An artifact's preprocessing can ask for any
+    /// resize or crop; this bounds what one request allocates (a resize to a shorter side of 14,160
+    /// pixels asked for 813 MB, found by the preprocessing fuzz target). Process-wide.
+    public static var maxPixels: Int {
+        get { pixelLimit.load(ordering: .relaxed) }
+        set { pixelLimit.store(max(newValue, 1), ordering: .relaxed) }
+    }
+    private static let pixelLimit = Atomic<Int>(100_000_000)
+
+    /// Checks a transform's output size against ``maxPixels`` before the transform allocates it.
+    /// - Throws: ``KilnImageError/invalidTransform(transform:reason:)`` naming the transform.
+    static func checkOutput(width: Int, height: Int, of transform: String) throws {
+        do { _ = try byteCount(width: width, height: height) } catch let KilnImageError.invalidPixelBuffer(reason) {
+            throw KilnImageError.invalidTransform(transform: transform, reason: "the output would be \(reason)")
+        }
+    }
+
     /// `width * height * 3`, checking that both are ≥ 1 and that the product fits.
     static func byteCount(width: Int, height: Int) throws -> Int {
         guard width >= 1, height >= 1 else {
@@ -48,8 +68,8 @@ public struct RGBImage: Sendable, Equatable {
         }
         let (wh, o1) = width.multipliedReportingOverflow(by: height)
         let (bytes, o2) = wh.multipliedReportingOverflow(by: 3)
-        guard !o1, !o2, bytes <= 1 << 34 else {
-            throw KilnImageError.invalidPixelBuffer(reason: "\(width)×\(height) RGB is too large")
+        guard !o1, !o2, wh <= maxPixels else {
+            throw KilnImageError.invalidPixelBuffer(reason: "\(width)×\(height) RGB is more than RGBImage.maxPixels (\(maxPixels)) pixels")
         }
         return bytes
     }

@@ -75,10 +75,11 @@ public struct Resize: Sendable, Equatable {
 
     /// Resizes `image`.
     /// - Returns: The resized RGB8 image (the input itself when the size is unchanged).
-    /// - Throws: See ``outputSize(height:width:)``.
+    /// - Throws: See ``outputSize(height:width:)``; also ``KilnImageError/invalidTransform(transform:reason:)``
+    ///   when the output would have more than ``RGBImage/maxPixels`` pixels, before allocating it.
     public func callAsFunction(_ image: RGBImage) throws -> RGBImage {
         let (h, w) = try outputSize(height: image.height, width: image.width)
-        _ = try RGBImage.byteCount(width: w, height: h)
+        try RGBImage.checkOutput(width: w, height: h, of: "Resize")
         switch interpolation {
         case .nearest, .nearestExact: return Resample.nearest(image, outWidth: w, outHeight: h)
         case .bilinear: return Resample.convolve(image, outWidth: w, outHeight: h, cubic: false)
@@ -115,9 +116,10 @@ public struct CenterCrop: Sendable, Equatable {
 
     /// Crops (and pads) `image`.
     /// - Returns: A `height × width` RGB8 image.
-    /// - Throws: ``KilnImageError/invalidPixelBuffer(reason:)`` when the output would be too large.
+    /// - Throws: ``KilnImageError/invalidTransform(transform:reason:)`` when the output would have
+    ///   more than ``RGBImage/maxPixels`` pixels.
     public func callAsFunction(_ image: RGBImage) throws -> RGBImage {
-        _ = try RGBImage.byteCount(width: width, height: height)
+        try RGBImage.checkOutput(width: width, height: height, of: "CenterCrop")
         if image.width == width && image.height == height { return image }
         // Offsets of the crop window in the (virtually) padded image, then in the original.
         let padLeft = width > image.width ? (width - image.width) / 2 : 0

@@ -90,6 +90,30 @@ final class PreprocessingTests: XCTestCase {
     }
 
     /// Each malformed description throws invalidPreprocessing naming the step index and key.
+    /// Inputs the preprocessing fuzz target found (Fuzz/regressions/preprocessing): each is a
+    /// typed error before the allocation it asked for. `resize_shorter_side_14160.json` resizes a
+    /// 23×17 image to 19155×14160 (813 MB of RGB) — refused by ``RGBImage/maxPixels`` (100 M).
+    func testFuzzRegressionsAreRefusedBeforeAllocating() throws {
+        let dir = fixturesRoot.deletingLastPathComponent().appendingPathComponent("Fuzz/regressions/preprocessing")
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
+        XCTAssertFalse(names.isEmpty)
+        let image = try RGBImage(width: 23, height: 17, pixels: [UInt8](repeating: 90, count: 23 * 17 * 3))
+        for name in names {
+            let p = try Preprocessing(json: String(decoding: try Data(contentsOf: dir.appendingPathComponent(name)), as: UTF8.self))
+            XCTAssertThrowsError(try p.tensor(image), name) { error in
+                guard case let .invalidTransform(transform, reason)? = error as? KilnImageError else { return XCTFail("\(name): \(error)") }
+                XCTAssertEqual(transform, "Resize", name)
+                XCTAssertTrue(reason.contains("maxPixels"), reason)
+            }
+        }
+        // The limit is the caller's to lower: a 64×64 resize under a 1,000-pixel limit.
+        let saved = RGBImage.maxPixels
+        defer { RGBImage.maxPixels = saved }
+        RGBImage.maxPixels = 1000
+        XCTAssertThrowsError(try Resize(size: .exact(height: 64, width: 64))(image))
+        XCTAssertNoThrow(try Resize(size: .exact(height: 31, width: 32))(image))
+    }
+
     func testJSONErrorsNameTheStepAndKey() {
         func expect(_ json: String, step: Int?, key: String?, file: StaticString = #filePath, line: UInt = #line) {
             XCTAssertThrowsError(try Preprocessing(json: json), file: file, line: line) { error in

@@ -1,9 +1,11 @@
 import CFuzzerDriver
 import Foundation
 import Kiln
+import KilnImage
 
-/// Limits every fuzz target sets before it runs: no tensor above 64 MiB, so a hostile input that
-/// asks for a huge tensor is rejected with a typed error well under libFuzzer's `-rss_limit_mb`.
+/// Limits every fuzz target sets before it runs: no tensor above 64 MiB and no image above 1 MP, so
+/// a hostile input that asks for more is rejected with a typed error well under libFuzzer's
+/// `-malloc_limit_mb`.
 public enum FuzzLimits {
     /// The per-tensor byte limit the targets run with.
     public static let maxTensorBytes = 64 << 20
@@ -18,6 +20,7 @@ public enum FuzzLimits {
 
     private static let applied: Bool = {
         Shape.maxByteCount = maxTensorBytes
+        RGBImage.maxPixels = maxImagePixels
         return true
     }()
 }
