@@ -476,15 +476,39 @@ def ops_classic() -> onnx.ModelProto:
     return g.model("ops_classic", [f32("x", ["N", 4, 4, 6])], [f32("features", ["N", 480])], 13)
 
 
+def ops_recurrent() -> onnx.ModelProto:
+    """Recurrent layers stacked as a CRNN recognizer stacks them: a bidirectional LSTM with bias
+    and initial states, its two directions joined (Transpose + Reshape) and fed to a GRU in
+    PyTorch's form (linear_before_reset = 1), and a reverse RNN beside them on the input. Inputs and
+    outputs are batch first (N is dim 0 everywhere, as the model tests expect) around layout-0
+    recurrences (ONNX Runtime, the reference, refuses layout 1); the sequence length T is a symbol."""
+    g = GraphBuilder(9)
+    w = lambda *shape: g.const(g.rng.standard_normal(shape) * 0.4)  # noqa: E731
+    swap = lambda t: g.op("Transpose", [t], perm=[1, 0, 2])  # noqa: E731
+    x = swap("x")
+    y, _, c = g.op("LSTM", [x, w(2, 16, 6), w(2, 16, 4), w(2, 32), "", g.op("Mul", [swap("h0"), g.const(1.0)]),
+                            swap("h0")], outputs=3, direction="bidirectional", hidden_size=4)
+    joined = g.op("Reshape", [g.op("Transpose", [y], perm=[0, 2, 1, 3]), g.const([0, 0, -1], np.int64)])
+    gru_y, _ = g.op("GRU", [joined, w(1, 9, 8), w(1, 9, 3), w(1, 18)], outputs=2, hidden_size=3, linear_before_reset=1)
+    _, rnn_h = g.op("RNN", [x, w(1, 5, 6), w(1, 5, 5), w(1, 10)], outputs=2, hidden_size=5, direction="reverse")
+    for name, t, perm in (("gru_y", gru_y, [2, 0, 1, 3]), ("lstm_c", c, [1, 0, 2]), ("rnn_h", rnn_h, [1, 0, 2])):
+        g.op("Transpose", [t], perm=perm)
+        g.nodes[-1].output[0] = name
+    return g.model("ops_recurrent", [f32("x", ["N", "T", 6]), f32("h0", ["N", 2, 4])],
+                   [f32("gru_y", ["N", "T", 1, 3]), f32("lstm_c", ["N", 2, 4]), f32("rnn_h", ["N", 1, 5])], 14)
+
+
 OP_GRAPHS = [ops_elementwise, ops_logic, ops_reduce, ops_shape, ops_activation, ops_opset24, ops_norm_pool,
-             ops_classic]
+             ops_classic, ops_recurrent]
+# Self-test shapes other than the exporter's default (every symbol 1), where 1 would test little.
+SELFTEST_SHAPES = {"ops_recurrent": {"x": [2, 5, 6], "h0": [2, 2, 4]}}
 
 
 def export_op_graphs() -> None:
     for make in OP_GRAPHS:
         model = make()
         name = model.graph.name
-        result = export_onnx(model, os.path.join(HERE, f"{name}.kiln"), seed=7,
+        result = export_onnx(model, os.path.join(HERE, f"{name}.kiln"), seed=7, input_shapes=SELFTEST_SHAPES.get(name),
                              source_name=f"Fixtures/models/gen_models.py:{make.__name__}", created=CREATED)
         report(result)
 
@@ -554,6 +578,7 @@ def main() -> None:
             if make.__name__ in sys.argv[2:]:
                 model = make()
                 report(export_onnx(model, os.path.join(HERE, f"{model.graph.name}.kiln"), seed=7,
+                                   input_shapes=SELFTEST_SHAPES.get(model.graph.name),
                                    source_name=f"Fixtures/models/gen_models.py:{make.__name__}", created=CREATED))
         return
     for path in glob.glob(os.path.join(HERE, "*.kiln")) + glob.glob(os.path.join(HERE, "onnx", "*.onnx")):

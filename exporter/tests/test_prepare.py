@@ -163,8 +163,8 @@ def test_unsupported_ops_are_all_listed_at_once(tmp_path):
 
 
 def test_supported_ops_constant():
-    assert len(SUPPORTED_OPS) == 90
-    assert {"Conv", "Resize", "ArgMax", "Upsample"} <= SUPPORTED_OPS
+    assert len(SUPPORTED_OPS) == 93
+    assert {"Conv", "Resize", "ArgMax", "Upsample", "LSTM", "GRU", "RNN"} <= SUPPORTED_OPS
     assert "Constant" not in SUPPORTED_OPS  # always inlined
 
 

@@ -50,6 +50,7 @@ public struct OpRegistry: Sendable {
         ElementwiseOps.registerAll(into: &r)
         DataMovementOps.registerAll(into: &r)
         ReductionOps.registerAll(into: &r)
+        RecurrentOps.registerAll(into: &r)
         return r
     }()
 }
