@@ -498,8 +498,32 @@ def ops_recurrent() -> onnx.ModelProto:
                    [f32("gru_y", ["N", "T", 1, 3]), f32("lstm_c", ["N", 2, 4]), f32("rnn_h", ["N", 1, 5])], 14)
 
 
+def ops_detection() -> onnx.ModelProto:
+    """A detector's post-processing ops kept batch-first (as the model tests need): TopK over each
+    row, ScatterND writing the top values into rows 1, 4 and 5 of the transposed input, and
+    NonMaxSuppression on fixed boxes scored by the batch mean (equal for every batch of tiled rows),
+    its selection broadcast to every row."""
+    g = GraphBuilder(10)
+    vals, idx = g.op("TopK", ["x", g.const([3], np.int64)], outputs=2, axis=1)
+    g.nodes[-1].output[1] = "topk_indices"
+    scattered = g.op("ScatterND", [g.op("Transpose", ["x"], perm=[1, 0]), g.const([[1], [4], [5]], np.int64),
+                                   g.op("Transpose", [vals], perm=[1, 0])])
+    g.op("Transpose", [scattered], perm=[1, 0])
+    g.nodes[-1].output[0] = "scattered"
+    scores = g.op("Unsqueeze", [g.op("ReduceMean", ["x"], axes=[0], keepdims=1), g.const([0], np.int64)])
+    boxes = g.const([[[0, 0, 2, 2], [0.2, 0.1, 2.1, 2], [3, 3, 4, 5], [3.1, 3, 4, 4.8], [0, 5, 1, 6], [6, 0, 5, 1]]])
+    sel = g.op("NonMaxSuppression", [boxes, scores, g.const([4], np.int64), g.const([0.5]), g.const([-5.0])])
+    flat = g.op("Reshape", [g.op("Cast", [sel], to=TensorProto.FLOAT), g.const([1, -1], np.int64)])
+    zeros = g.op("Mul", [g.op("ReduceMean", ["x"], axes=[1], keepdims=1), g.const(0.0)])
+    g.op("Add", [zeros, flat])
+    g.nodes[-1].output[0] = "nms"
+    return g.model("ops_detection", [f32("x", ["N", 6])],
+                   [helper.make_tensor_value_info("topk_indices", TensorProto.INT64, ["N", 3]), f32("scattered", ["N", 6]),
+                    f32("nms", ["N", "K"])], 13)
+
+
 OP_GRAPHS = [ops_elementwise, ops_logic, ops_reduce, ops_shape, ops_activation, ops_opset24, ops_norm_pool,
-             ops_classic, ops_recurrent]
+             ops_classic, ops_recurrent, ops_detection]
 # Self-test shapes other than the exporter's default (every symbol 1), where 1 would test little.
 SELFTEST_SHAPES = {"ops_recurrent": {"x": [2, 5, 6], "h0": [2, 2, 4]}}
 

@@ -51,6 +51,7 @@ public struct OpRegistry: Sendable {
         DataMovementOps.registerAll(into: &r)
         ReductionOps.registerAll(into: &r)
         RecurrentOps.registerAll(into: &r)
+        DetectionOps.registerAll(into: &r)
         return r
     }()
 }
