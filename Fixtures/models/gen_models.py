@@ -522,8 +522,21 @@ def ops_detection() -> onnx.ModelProto:
                     f32("nms", ["N", "K"])], 13)
 
 
+def ops_einsum_grid() -> onnx.ModelProto:
+    """A spatial transformer in miniature: Einsum (a product with a weight over the width, then a
+    sum over space) and GridSample warping the input by a grid computed from it (opset 16)."""
+    g = GraphBuilder(11)
+    mixed = g.op("Einsum", ["x", g.const(g.rng.standard_normal((4, 4)) * 0.5)], equation="nchw,wk->nchk")
+    grid = g.op("Mul", [g.op("Tanh", [g.op("Transpose", [mixed], perm=[0, 2, 3, 1])]), g.const(1.2)])
+    g.op("GridSample", ["x", grid], mode="bilinear", padding_mode="reflection", align_corners=0)
+    g.nodes[-1].output[0] = "warped"
+    g.op("Einsum", ["warped"], equation="nchw->nc")
+    g.nodes[-1].output[0] = "pooled"
+    return g.model("ops_einsum_grid", [f32("x", ["N", 2, 4, 4])], [f32("warped", ["N", 2, 4, 4]), f32("pooled", ["N", 2])], 16)
+
+
 OP_GRAPHS = [ops_elementwise, ops_logic, ops_reduce, ops_shape, ops_activation, ops_opset24, ops_norm_pool,
-             ops_classic, ops_recurrent, ops_detection]
+             ops_classic, ops_recurrent, ops_detection, ops_einsum_grid]
 # Self-test shapes other than the exporter's default (every symbol 1), where 1 would test little.
 SELFTEST_SHAPES = {"ops_recurrent": {"x": [2, 5, 6], "h0": [2, 2, 4]}}
 
