@@ -1,5 +1,6 @@
 """Fixtures for Einsum with one or two operands (the cases transformers and attention heads
-export: matrix and batched products, transposes, sums, outer and inner products).
+export: matrix and batched products, transposes, sums, outer and inner products, ellipses that
+broadcast).
 
 Reference: ONNX Runtime, cross-checked with torch.einsum on the same equation.
 
@@ -28,6 +29,11 @@ for name, equation, shapes in [
     ("einsum_permute3", "abc->cab", [(2, 3, 4)]),
     ("einsum_bilinear_weight", "nc,kc->nk", [(8, 64), (32, 64)]),
     ("einsum_spaces_uppercase", "Ab , bC -> AC", [(2, 3), (3, 2)]),
+    ("einsum_ellipsis_matmul_broadcast", "...ij,...jk->...ik", [(2, 1, 3, 4), (1, 5, 4, 2)]),
+    ("einsum_ellipsis_transpose", "...ij->...ji", [(2, 3, 4, 5)]),
+    ("einsum_ellipsis_implicit", "...ij,...jk", [(3, 2, 4), (3, 4, 5)]),
+    ("einsum_ellipsis_middle", "i...j,j->i...", [(2, 3, 4, 5), (5,)]),
+    ("einsum_ellipsis_empty", "...i,...i->...", [(6,), (6,)]),
 ]:
     xs = [w.randn(*s) for s in shapes]
     w.case(name, "Einsum", xs, {"equation": equation}, tolerance="gemm", opset=12,

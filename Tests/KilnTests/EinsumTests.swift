@@ -12,7 +12,12 @@ final class EinsumTests: XCTestCase {
     func testInvalidEquations() {
         let a = try! Tensor(zeros: [2, 3]), b = try! Tensor(zeros: [3, 4])
         func isUnsupported(_ e: KilnError) -> Bool { if case .unsupportedOp = e { return true } else { return false } }
-        assertKilnError("ellipsis", { try runNode("Einsum", ["equation": .string("...ij,...jk->...ik")], [a, b]) }, check: isUnsupported)
+        assertKilnError("two ellipses") { try runNode("Einsum", ["equation": .string("...i...->i")], [a]) }
+        assertKilnError("single dot") { try runNode("Einsum", ["equation": .string("i.j->ij")], [a]) }
+        assertKilnError("ellipsis dims that do not broadcast") {
+            try runNode("Einsum", ["equation": .string("...ij,...jk->...ik")], [try Tensor(zeros: [2, 2, 3]), try Tensor(zeros: [3, 3, 4])])
+        }
+        assertKilnError("ellipsis operand of too low a rank") { try runNode("Einsum", ["equation": .string("...ijk->k")], [a]) }
         assertKilnError("diagonal", { try runNode("Einsum", ["equation": .string("ii->i")], [try Tensor(zeros: [3, 3])]) }, check: isUnsupported)
         assertKilnError("three operands", { try runNode("Einsum", ["equation": .string("ij,jk,kl->il")], [a, b, b]) }, check: isUnsupported)
         assertKilnError("missing equation") { try runNode("Einsum", [:], [a, b]) }
