@@ -11,7 +11,12 @@ struct GridSampleGeometry: Sendable {
     let n: Int, c: Int, h: Int, w: Int, ho: Int, wo: Int
     let alignCorners: Bool
     let padding: GridSamplePadding
-    let nearest: Bool
+    let mode: GridSampleMode
+}
+
+/// `GridSample`'s interpolation.
+enum GridSampleMode: Sendable {
+    case bilinear, nearest, bicubic
 }
 
 /// `in` reflected into `[low/2, high/2]` (arguments doubled so half-pixel bounds stay integers).
@@ -27,14 +32,19 @@ private func reflect(_ x: Float, twiceLow: Int, twiceHigh: Int) -> Float {
 }
 
 /// A normalized grid coordinate (`-1` is the first pixel's left edge, or its centre with
-/// `align_corners`) as a source coordinate, after the padding's clipping or reflection.
+/// `align_corners`) as a source coordinate, before any padding rule.
 @inline(__always)
-private func sourceCoordinate(_ g: Float, size: Int, _ geo: GridSampleGeometry) -> Float {
-    // A non-finite position samples nothing (every tap outside), never an Int conversion trap.
-    guard g.isFinite else { return -2 }
-    var x = geo.alignCorners ? (g + 1) / 2 * Float(size - 1) : ((g + 1) * Float(size) - 1) / 2
+private func unnormalized(_ g: Float, size: Int, _ geo: GridSampleGeometry) -> Float {
+    geo.alignCorners ? (g + 1) / 2 * Float(size - 1) : ((g + 1) * Float(size) - 1) / 2
+}
+
+/// A source coordinate moved by the padding rule: clamped (`border`), reflected then clamped
+/// (`reflection`), or left alone (`zeros`, where taps outside read 0).
+@inline(__always)
+private func padded(_ x: Float, size: Int, _ geo: GridSampleGeometry) -> Float {
+    var x = x
     switch geo.padding {
-    case .zeros: return min(max(x, -2), Float(size + 1))  // further out reads the same zeros
+    case .zeros: return x
     case .border: break
     case .reflection:
         x = geo.alignCorners ? reflect(x, twiceLow: 0, twiceHigh: 2 * (size - 1)) : reflect(x, twiceLow: -1, twiceHigh: 2 * size - 1)
@@ -42,9 +52,60 @@ private func sourceCoordinate(_ g: Float, size: Int, _ geo: GridSampleGeometry) 
     return min(max(x, 0), Float(size - 1))
 }
 
-/// `GridSample` over 4-D float32 tensors, bilinear or nearest (ties to even, as PyTorch's
-/// `nearbyint`): `y[n, c, i, j]` samples plane `(n, c)` of `x` at `grid[n, i, j] = (gx, gy)`.
-/// Taps outside the input read 0 (after `border` / `reflection` moved the coordinate inside).
+/// The sampling coordinate of a bilinear or nearest tap: unnormalized, padded, and kept within a
+/// few pixels of the input so that far-out or non-finite positions (which read zeros) never trap in
+/// an Int conversion.
+@inline(__always)
+private func sourceCoordinate(_ g: Float, size: Int, _ geo: GridSampleGeometry) -> Float {
+    guard g.isFinite else { return -2 }
+    return min(max(padded(unnormalized(g, size: size, geo), size: size, geo), -2), Float(size + 1))
+}
+
+/// Keys' cubic weights (a = −0.75, PyTorch's) of the taps at −1, 0, 1, 2 from ⌊x⌋, `t = x − ⌊x⌋`.
+@inline(__always)
+private func cubicWeights(_ t: Float) -> (Float, Float, Float, Float) {
+    let a: Float = -0.75
+    let w0 = ((a * (t + 1) - 5 * a) * (t + 1) + 8 * a) * (t + 1) - 4 * a
+    let w1 = ((a + 2) * t - (a + 3)) * t * t + 1
+    let w2 = ((a + 2) * (1 - t) - (a + 3)) * (1 - t) * (1 - t) + 1
+    let w3 = ((a * (2 - t) - 5 * a) * (2 - t) + 8 * a) * (2 - t) - 4 * a
+    return (w0, w1, w2, w3)
+}
+
+/// Bicubic: 4×4 taps around the unnormalized coordinate, each tap's own coordinate moved by the
+/// padding rule (PyTorch's order: the sample point itself is not clamped or reflected).
+private func bicubicSample(_ p: UnsafePointer<Float>, sx: Float, sy: Float, _ geo: GridSampleGeometry) -> Float {
+    guard sx.isFinite, sy.isFinite else { return 0 }
+    // Past 4 pixels outside every tap is outside too (or clamps to the same edge); reflection is
+    // periodic, so there only absurd distances are cut (to keep Int conversions in range).
+    let far: Float = 1_048_576
+    let (x, y) = geo.padding == .reflection
+        ? (min(max(sx, -far), far), min(max(sy, -far), far))
+        : (min(max(sx, -5), Float(geo.w + 4)), min(max(sy, -5), Float(geo.h + 4)))
+    let fx = floorf(x), fy = floorf(y)
+    let wx = cubicWeights(x - fx), wy = cubicWeights(y - fy)
+    let wxs = [wx.0, wx.1, wx.2, wx.3], wys = [wy.0, wy.1, wy.2, wy.3]
+    func index(_ v: Float, _ size: Int) -> Int? {
+        let c = padded(v, size: size, geo).rounded(.down)
+        let i = Int(c)
+        return i >= 0 && i < size ? i : nil
+    }
+    var acc: Float = 0
+    for j in 0..<4 {
+        guard let r = index(fy - 1 + Float(j), geo.h) else { continue }
+        var row: Float = 0
+        for i in 0..<4 {
+            if let q = index(fx - 1 + Float(i), geo.w) { row += wxs[i] * p[r * geo.w + q] }
+        }
+        acc += wys[j] * row
+    }
+    return acc
+}
+
+/// `GridSample` over 4-D float32 tensors, bilinear, nearest (ties to even, as PyTorch's
+/// `nearbyint`) or bicubic: `y[n, c, i, j]` samples plane `(n, c)` of `x` at
+/// `grid[n, i, j] = (gx, gy)`. Taps outside the input read 0 (after `border` / `reflection` moved
+/// the coordinate, or for bicubic each tap, inside).
 /// Parallel over output rows of all batches.
 func gridSample2D_f32(_ x: UnsafePointer<Float>, _ grid: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                       _ geo: GridSampleGeometry, context: ExecutionContext) {
@@ -58,8 +119,15 @@ func gridSample2D_f32(_ x: UnsafePointer<Float>, _ grid: UnsafePointer<Float>, _
             let b = row / geo.ho, i = row % geo.ho
             for j in 0..<geo.wo {
                 let g = grid + ((b * geo.ho + i) * geo.wo + j) * 2
+                if geo.mode == .bicubic {
+                    let sx = unnormalized(g[0], size: geo.w, geo), sy = unnormalized(g[1], size: geo.h, geo)
+                    for ch in 0..<geo.c {
+                        y[(b * geo.c + ch) * outPlane + i * geo.wo + j] = bicubicSample(x + (b * geo.c + ch) * plane, sx: sx, sy: sy, geo)
+                    }
+                    continue
+                }
                 let sx = sourceCoordinate(g[0], size: geo.w, geo), sy = sourceCoordinate(g[1], size: geo.h, geo)
-                if geo.nearest {
+                if geo.mode == .nearest {
                     let q = Int(sx.rounded(.toNearestOrEven)), r = Int(sy.rounded(.toNearestOrEven))
                     for ch in 0..<geo.c {
                         y[(b * geo.c + ch) * outPlane + i * geo.wo + j] = tap(x + (b * geo.c + ch) * plane, r, q)

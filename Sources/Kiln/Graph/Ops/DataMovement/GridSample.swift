@@ -3,12 +3,12 @@
 /// `Y [N, C, Ho, Wo]`, as PyTorch's `F.grid_sample` (spatial transformers, deformable heads,
 /// optical flow warps).
 ///
-/// `mode`: `bilinear` (opset 20 spells it `linear`) or `nearest`; `bicubic` / `cubic` are
-/// `unsupportedOp`. `padding_mode`: `zeros`, `border`, `reflection`. `align_corners`: 0 or 1.
+/// `mode`: `bilinear` (opset 20 spells it `linear`), `nearest` or `bicubic` (`cubic`; Keys with
+/// a = −0.75, the padding rule applied to each of the 16 taps, as PyTorch does). `padding_mode`: `zeros`, `border`, `reflection`. `align_corners`: 0 or 1.
 struct GridSample: Operator {
     static let opType = "GridSample"
 
-    let nearest: Bool
+    let mode: GridSampleMode
     let padding: GridSamplePadding
     let alignCorners: Bool
 
@@ -16,10 +16,9 @@ struct GridSample: Operator {
         try attributes.rejectUnknown(["mode", "padding_mode", "align_corners"])
         let mode = try attributes.string("mode", default: "bilinear")
         switch mode {
-        case "bilinear", "linear": nearest = false
-        case "nearest": nearest = true
-        case "bicubic", "cubic":
-            throw KilnError.unsupportedOp(name: Self.opType, node: attributes.node, reason: "mode '\(mode)' is not supported (bilinear/linear and nearest are)")
+        case "bilinear", "linear": self.mode = .bilinear
+        case "nearest": self.mode = .nearest
+        case "bicubic", "cubic": self.mode = .bicubic
         default: throw attributes.error("mode '\(mode)' must be bilinear, linear, nearest, bicubic or cubic")
         }
         let p = try attributes.string("padding_mode", default: "zeros")
@@ -44,7 +43,7 @@ struct GridSample: Operator {
         }
         guard x.shape[2] > 0, x.shape[3] > 0 else { throw failure("X \(x.shape) has an empty spatial axis", context: context) }
         let geo = GridSampleGeometry(n: x.shape[0], c: x.shape[1], h: x.shape[2], w: x.shape[3], ho: grid.shape[1], wo: grid.shape[2],
-                                     alignCorners: alignCorners, padding: padding, nearest: nearest)
+                                     alignCorners: alignCorners, padding: padding, mode: mode)
         var y = try context.allocate([geo.n, geo.c, geo.ho, geo.wo], dtype: .float32)
         if y.count > 0 { gridSample2D_f32(x.pointer(Float.self), grid.pointer(Float.self), y.mutablePointer(Float.self), geo, context: context) }
         withExtendedLifetime((x, grid)) {}
