@@ -21,6 +21,14 @@ final class RecurrentTests: XCTestCase {
         XCTAssertEqual(try noSteps[1].scalars(as: Float.self), [Float](repeating: 0, count: 6))
     }
 
+    /// `kiln inspect` and the profiler count a recurrent layer's products: per (step, sequence),
+    /// `W` times the input and `R` times the state, for every direction.
+    func testMultiplyAccumulates() {
+        XCTAssertEqual(Model.macs("LSTM", inputs: [[5, 2, 4], [2, 12, 4], [2, 12, 3]], outputs: [[5, 2, 2, 3]]), 10 * (96 + 72))
+        XCTAssertEqual(Model.macs("GRU", inputs: [[2, 7, 3], [1, 6, 3], [1, 6, 2]], outputs: [[2, 7, 1, 2]]), 14 * (18 + 12))
+        XCTAssertEqual(Model.macs("RNN", inputs: [[4, 1, 0], [1, 5, 0], [1, 5, 5]], outputs: [[4, 1, 1, 5]]), 4 * 25)
+    }
+
     func testInvalidArguments() {
         let x = try! Tensor(zeros: [5, 2, 4])
         let w = try! Tensor(zeros: [1, 12, 4]), r = try! Tensor(zeros: [1, 12, 3])
