@@ -38,6 +38,11 @@ final class DetectionOpsTests: XCTestCase {
         }
         assertKilnError("NMS max boxes float") { try runNode("NonMaxSuppression", [:], [boxes, scores, try Tensor(zeros: [1])]) }
         assertKilnError("NMS max boxes not scalar") { try runNode("NonMaxSuppression", [:], [boxes, scores, i64([3, 3])]) }
+        assertKilnError("NMS iou NaN") {
+            try runNode("NonMaxSuppression", [:], [boxes, scores, i64([3]), try Tensor(shape: [1], scalars: [Float.nan])])
+        }
+        let huge = try! runNode("NonMaxSuppression", [:], [boxes, scores, i64([Int(Int64.max)])])[0]
+        XCTAssertEqual(huge.shape, [6, 3], "max_output_boxes_per_class = Int64.max keeps every box (all scores 0, no overlap: zero-area boxes)")
         assertKilnError("NMS center_point_box 2") { try runNode("NonMaxSuppression", ["center_point_box": .int(2)], [boxes, scores]) }
 
         let data = try! Tensor(zeros: [4, 3])

@@ -42,10 +42,13 @@ struct NonMaxSuppression: Operator {
             throw failure("scores must be [\(batches), classes, \(count)] for boxes \(boxes.shape), got \(scores.shape)", context: context)
         }
         let classes = scores.shape[1]
-        let maxPerClass = try scalar(inputs, 2, "max_output_boxes_per_class", .int64, context: context).map { Int($0) } ?? 0
-        let iou = Float(try scalar(inputs, 3, "iou_threshold", .float32, context: context) ?? 0)
+        let maxPerClass = try scalar(inputs, 2, "max_output_boxes_per_class", .int64, context: context)
+            .map { Int(try $0.scalars(as: Int64.self)[0]) } ?? 0
+        let iou = try scalar(inputs, 3, "iou_threshold", .float32, context: context).map { try $0.scalars(as: Float.self)[0] } ?? 0
         guard iou >= 0, iou <= 1 else { throw failure("iou_threshold \(iou) must be in [0, 1]", context: context) }
-        let scoreThreshold = try scalar(inputs, 4, "score_threshold", .float32, context: context).map { Float($0) }
+        let scoreThreshold = try scalar(inputs, 4, "score_threshold", .float32, context: context).map { try $0.scalars(as: Float.self)[0] }
+        // A NaN score threshold would select nothing silently; say so instead.
+        if let t = scoreThreshold, t.isNaN { throw failure("score_threshold is NaN", context: context) }
         var selected: [Int64] = []
         if maxPerClass > 0 {
             let bp = boxes.pointer(Float.self), sp = scores.pointer(Float.self)
@@ -70,13 +73,13 @@ struct NonMaxSuppression: Operator {
         return [try Tensor(shape: [selected.count / 3, 3], scalars: selected)]
     }
 
-    /// The optional scalar input `index` (rank 0 or one element) as a Double, `nil` when omitted.
+    /// The optional scalar input `index` (rank 0 or one element) of `dtype`, `nil` when omitted.
     private func scalar(_ inputs: [Tensor?], _ index: Int, _ name: String, _ dtype: DType,
-                        context: ExecutionContext) throws -> Double? {
+                        context: ExecutionContext) throws -> Tensor? {
         guard let t = optionalInput(inputs, index) else { return nil }
         try require(t, dtype, name, context: context)
         guard t.count == 1, t.rank <= 1 else { throw failure("\(name) must be a scalar, got shape \(t.shape)", context: context) }
-        return dtype == .int64 ? Double(try t.scalars(as: Int64.self)[0]) : Double(try t.scalars(as: Float.self)[0])
+        return t
     }
 
     /// Box `p` as `[ymin, xmin, ymax, xmax]` at slot `i` of `corners`.
