@@ -476,15 +476,76 @@ def ops_classic() -> onnx.ModelProto:
     return g.model("ops_classic", [f32("x", ["N", 4, 4, 6])], [f32("features", ["N", 480])], 13)
 
 
+def ops_recurrent() -> onnx.ModelProto:
+    """Recurrent layers stacked as a CRNN recognizer stacks them: a bidirectional LSTM with bias
+    and initial states, its two directions joined (Transpose + Reshape) and fed to a GRU in
+    PyTorch's form (linear_before_reset = 1), and a reverse RNN beside them on the input. Inputs and
+    outputs are batch first (N is dim 0 everywhere, as the model tests expect) around layout-0
+    recurrences (ONNX Runtime, the reference, refuses layout 1); the sequence length T is a symbol."""
+    g = GraphBuilder(9)
+    w = lambda *shape: g.const(g.rng.standard_normal(shape) * 0.4)  # noqa: E731
+    swap = lambda t: g.op("Transpose", [t], perm=[1, 0, 2])  # noqa: E731
+    x = swap("x")
+    y, _, c = g.op("LSTM", [x, w(2, 16, 6), w(2, 16, 4), w(2, 32), "", g.op("Mul", [swap("h0"), g.const(1.0)]),
+                            swap("h0")], outputs=3, direction="bidirectional", hidden_size=4)
+    joined = g.op("Reshape", [g.op("Transpose", [y], perm=[0, 2, 1, 3]), g.const([0, 0, -1], np.int64)])
+    gru_y, _ = g.op("GRU", [joined, w(1, 9, 8), w(1, 9, 3), w(1, 18)], outputs=2, hidden_size=3, linear_before_reset=1)
+    _, rnn_h = g.op("RNN", [x, w(1, 5, 6), w(1, 5, 5), w(1, 10)], outputs=2, hidden_size=5, direction="reverse")
+    for name, t, perm in (("gru_y", gru_y, [2, 0, 1, 3]), ("lstm_c", c, [1, 0, 2]), ("rnn_h", rnn_h, [1, 0, 2])):
+        g.op("Transpose", [t], perm=perm)
+        g.nodes[-1].output[0] = name
+    return g.model("ops_recurrent", [f32("x", ["N", "T", 6]), f32("h0", ["N", 2, 4])],
+                   [f32("gru_y", ["N", "T", 1, 3]), f32("lstm_c", ["N", 2, 4]), f32("rnn_h", ["N", 1, 5])], 14)
+
+
+def ops_detection() -> onnx.ModelProto:
+    """A detector's post-processing ops kept batch-first (as the model tests need): TopK over each
+    row, ScatterND writing the top values into rows 1, 4 and 5 of the transposed input, and
+    NonMaxSuppression on fixed boxes scored by the batch mean (equal for every batch of tiled rows),
+    its selection broadcast to every row."""
+    g = GraphBuilder(10)
+    vals, idx = g.op("TopK", ["x", g.const([3], np.int64)], outputs=2, axis=1)
+    g.nodes[-1].output[1] = "topk_indices"
+    scattered = g.op("ScatterND", [g.op("Transpose", ["x"], perm=[1, 0]), g.const([[1], [4], [5]], np.int64),
+                                   g.op("Transpose", [vals], perm=[1, 0])])
+    g.op("Transpose", [scattered], perm=[1, 0])
+    g.nodes[-1].output[0] = "scattered"
+    scores = g.op("Unsqueeze", [g.op("ReduceMean", ["x"], axes=[0], keepdims=1), g.const([0], np.int64)])
+    boxes = g.const([[[0, 0, 2, 2], [0.2, 0.1, 2.1, 2], [3, 3, 4, 5], [3.1, 3, 4, 4.8], [0, 5, 1, 6], [6, 0, 5, 1]]])
+    sel = g.op("NonMaxSuppression", [boxes, scores, g.const([4], np.int64), g.const([0.5]), g.const([-5.0])])
+    flat = g.op("Reshape", [g.op("Cast", [sel], to=TensorProto.FLOAT), g.const([1, -1], np.int64)])
+    zeros = g.op("Mul", [g.op("ReduceMean", ["x"], axes=[1], keepdims=1), g.const(0.0)])
+    g.op("Add", [zeros, flat])
+    g.nodes[-1].output[0] = "nms"
+    return g.model("ops_detection", [f32("x", ["N", 6])],
+                   [helper.make_tensor_value_info("topk_indices", TensorProto.INT64, ["N", 3]), f32("scattered", ["N", 6]),
+                    f32("nms", ["N", "K"])], 13)
+
+
+def ops_einsum_grid() -> onnx.ModelProto:
+    """A spatial transformer in miniature: Einsum (a product with a weight over the width, then a
+    sum over space) and GridSample warping the input by a grid computed from it (opset 16)."""
+    g = GraphBuilder(11)
+    mixed = g.op("Einsum", ["x", g.const(g.rng.standard_normal((4, 4)) * 0.5)], equation="nchw,wk->nchk")
+    grid = g.op("Mul", [g.op("Tanh", [g.op("Transpose", [mixed], perm=[0, 2, 3, 1])]), g.const(1.2)])
+    g.op("GridSample", ["x", grid], mode="bilinear", padding_mode="reflection", align_corners=0)
+    g.nodes[-1].output[0] = "warped"
+    g.op("Einsum", ["warped"], equation="nchw->nc")
+    g.nodes[-1].output[0] = "pooled"
+    return g.model("ops_einsum_grid", [f32("x", ["N", 2, 4, 4])], [f32("warped", ["N", 2, 4, 4]), f32("pooled", ["N", 2])], 16)
+
+
 OP_GRAPHS = [ops_elementwise, ops_logic, ops_reduce, ops_shape, ops_activation, ops_opset24, ops_norm_pool,
-             ops_classic]
+             ops_classic, ops_recurrent, ops_detection, ops_einsum_grid]
+# Self-test shapes other than the exporter's default (every symbol 1), where 1 would test little.
+SELFTEST_SHAPES = {"ops_recurrent": {"x": [2, 5, 6], "h0": [2, 2, 4]}}
 
 
 def export_op_graphs() -> None:
     for make in OP_GRAPHS:
         model = make()
         name = model.graph.name
-        result = export_onnx(model, os.path.join(HERE, f"{name}.kiln"), seed=7,
+        result = export_onnx(model, os.path.join(HERE, f"{name}.kiln"), seed=7, input_shapes=SELFTEST_SHAPES.get(name),
                              source_name=f"Fixtures/models/gen_models.py:{make.__name__}", created=CREATED)
         report(result)
 
@@ -554,6 +615,7 @@ def main() -> None:
             if make.__name__ in sys.argv[2:]:
                 model = make()
                 report(export_onnx(model, os.path.join(HERE, f"{model.graph.name}.kiln"), seed=7,
+                                   input_shapes=SELFTEST_SHAPES.get(model.graph.name),
                                    source_name=f"Fixtures/models/gen_models.py:{make.__name__}", created=CREATED))
         return
     for path in glob.glob(os.path.join(HERE, "*.kiln")) + glob.glob(os.path.join(HERE, "onnx", "*.onnx")):

@@ -92,7 +92,7 @@ struct Inspect: ParsableCommand {
             let profile = try m.profile()
             let macs = profile.reduce(0) { $0 + $1.macs }
             let batch = try m.defaultInputs().values.first?.shape.first ?? 1
-            print("MACs:   \(humanCount(Double(macs))) at batch \(batch) (Conv, ConvTranspose, Gemm, MatMul)")
+            print("MACs:   \(humanCount(Double(macs))) at batch \(batch) (Conv, ConvTranspose, Gemm, MatMul, LSTM, GRU, RNN)")
         } catch {
             throw fail(error)
         }

@@ -73,14 +73,14 @@ final class CLITests: XCTestCase {
         }
         let unknownOp = try ArtifactSamples.withHeader { h in
             var g = h["graph"] as! [String: Any]; var ns = g["nodes"] as! [[String: Any]]
-            ns[0]["op"] = "GridSample"; g["nodes"] = ns; h["graph"] = g
+            ns[0]["op"] = "Det"; g["nodes"] = ns; h["graph"] = g
         }
         let cases: [(String, [UInt8], String)] = [
             ("truncated", Array(good.prefix(good.count / 2)), "runs past the end of the file"),
             ("truncated in the data", Array(good.prefix(good.count - 10)), "data_length"),
             ("flipped header byte", flipped, "checksum"),
             ("out-of-range offset", outOfRange, "outside the data section"),
-            ("unknown op", unknownOp, "GridSample"),
+            ("unknown op", unknownOp, "Det"),
             ("empty", [], "shorter than the 64-byte preamble"),
         ]
         for (what, bytes, mention) in cases {

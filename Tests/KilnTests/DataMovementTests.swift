@@ -199,9 +199,11 @@ final class DataMovementTests: XCTestCase {
         assertKilnError("Resize zero scale") { try runNode("Resize", [:], [img, nil, try Tensor(shape: [4], scalars: [Float(1), 1, 0, 2])]) }
         assertKilnError("Resize int input") { try runNode("Resize", [:], [img.converted(to: .int64), nil, scales]) }
         assertKilnError("Resize float sizes") { try runNode("Resize", [:], [img, nil, nil, scales]) }
-        if case .unsupportedOp? = assertKilnError("Resize antialias", { try runNode("Resize", ["antialias": .int(1)], [img, nil, scales]) }) {} else {
-            XCTFail("antialias=1 must be unsupportedOp")
-        }
+        assertKilnError("Resize antialias 2") { try runNode("Resize", ["antialias": .int(2), "mode": .string("linear")], [img, nil, scales]) }
+        if case .unsupportedOp? = assertKilnError("Resize antialias with tf_crop_and_resize", {
+            try runNode("Resize", ["antialias": .int(1), "mode": .string("linear"),
+                                   "coordinate_transformation_mode": .string("tf_crop_and_resize")], [img, nil, scales])
+        }) {} else { XCTFail("antialias=1 with tf_crop_and_resize must be unsupportedOp") }
         if case .unsupportedOp? = assertKilnError("Resize keep_aspect_ratio_policy", {
             try runNode("Resize", ["keep_aspect_ratio_policy": .string("not_larger")], [img, nil, nil, i64([1, 1, 8, 8])])
         }) {} else { XCTFail("keep_aspect_ratio_policy must be unsupportedOp") }

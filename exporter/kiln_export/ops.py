@@ -21,6 +21,7 @@ SUPPORTED_OPS: frozenset[str] = frozenset(
     Shape ConstantOfShape Range Resize Upsample DepthToSpace SpaceToDepth
     ReduceMean ReduceSum ReduceMax ReduceMin ReduceProd ReduceL1 ReduceL2 ReduceSumSquare ReduceLogSum
     ArgMax ArgMin
+    RNN GRU LSTM TopK ScatterND NonMaxSuppression Einsum GridSample
     """.split()
 )
 

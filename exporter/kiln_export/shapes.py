@@ -28,9 +28,19 @@ FALLBACK_SIZES = (256, 320, 640)
 IMAGE_CHANNELS = (1, 2, 3, 4)
 
 
+# dim_param values that mean "unknown" rather than name a symbol: Paddle2ONNX writes "?" for every
+# unknown dim of an input (PP-OCR's [-1, 3, '?', '?']), and two "?" are not one size.
+ANONYMOUS_DIM_NAMES = frozenset({"?"})
+
+
 def is_symbolic(dim: onnx.TensorShapeProto.Dimension) -> bool:
     """Whether an ONNX dimension is unknown: named, empty, or stored as -1 or 0."""
     return not dim.HasField("dim_value") or dim.dim_value <= 0
+
+
+def is_anonymous(dim: onnx.TensorShapeProto.Dimension) -> bool:
+    """Whether an ONNX dimension is unknown and has no usable name (empty, -1, 0 or ``"?"``)."""
+    return is_symbolic(dim) and (not dim.dim_param or dim.dim_param in ANONYMOUS_DIM_NAMES)
 
 
 def input_dims(vi: onnx.ValueInfoProto) -> list | None:
@@ -38,21 +48,21 @@ def input_dims(vi: onnx.ValueInfoProto) -> list | None:
     t = vi.type.tensor_type
     if not vi.type.HasField("tensor_type") or not t.HasField("shape"):
         return None
-    return [d.dim_param or None if is_symbolic(d) else int(d.dim_value) for d in t.shape.dim]
+    return [(None if is_anonymous(d) else d.dim_param) if is_symbolic(d) else int(d.dim_value) for d in t.shape.dim]
 
 
 def needs_symbolic_dims(model: onnx.ModelProto) -> bool:
     g = model.graph
-    return any(d.HasField("dim_value") and d.dim_value <= 0
+    return any((d.HasField("dim_value") and d.dim_value <= 0) or d.dim_param in ANONYMOUS_DIM_NAMES
                for vi in list(g.input) + list(g.output) + list(g.value_info)
                for d in vi.type.tensor_type.shape.dim) or any(
-        is_symbolic(d) and not d.dim_param for vi in g.input for d in vi.type.tensor_type.shape.dim)
+        is_anonymous(d) for vi in g.input for d in vi.type.tensor_type.shape.dim)
 
 
 def symbolize_dims(model: onnx.ModelProto) -> onnx.ModelProto:
     """``model`` (copied only if needed) with -1, 0 and empty dims read as symbols.
 
-    A graph input's unknown dim (stored as -1 or 0, or empty) becomes the symbol ``<input>_dim<k>``,
+    A graph input's unknown dim (stored as -1 or 0, empty, or named ``"?"``) becomes the symbol ``<input>_dim<k>``,
     the name the artifact gives it anyway; in outputs and value infos it is cleared, so shape
     inference fills it in. ONNX Runtime takes -1 as "any" but 0 literally, and shape inference
     computes with both (a Conv over a -1 height gets a negative one), so neither may reach them.
@@ -64,7 +74,7 @@ def symbolize_dims(model: onnx.ModelProto) -> onnx.ModelProto:
     for role, infos in (("input", g.input), ("output", g.output), ("value_info", g.value_info)):
         for vi in infos:
             for k, d in enumerate(vi.type.tensor_type.shape.dim):
-                if is_symbolic(d) and not d.dim_param:
+                if is_anonymous(d):
                     d.Clear()
                     if role == "input":
                         d.dim_param = f"{vi.name}_dim{k}"

@@ -50,6 +50,8 @@ public struct OpRegistry: Sendable {
         ElementwiseOps.registerAll(into: &r)
         DataMovementOps.registerAll(into: &r)
         ReductionOps.registerAll(into: &r)
+        RecurrentOps.registerAll(into: &r)
+        DetectionOps.registerAll(into: &r)
         return r
     }()
 }

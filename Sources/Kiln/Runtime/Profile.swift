@@ -10,7 +10,7 @@ public struct StepProfile: Sendable {
     public var inputShapes: [[Int]?]
     /// Shapes of the step's outputs.
     public var outputShapes: [[Int]]
-    /// Multiply-accumulates (Conv, ConvTranspose, Gemm, MatMul; 0 for other ops).
+    /// Multiply-accumulates (Conv, ConvTranspose, Gemm, MatMul, LSTM, GRU, RNN; 0 for other ops).
     public var macs: Int
     /// Wall time of the step in seconds.
     public var seconds: Double
@@ -81,6 +81,11 @@ extension Model {
             // Output elements times the shared dimension K.
             let k = op == "MatMul" ? a[a.count - 1] : max(a[0] * a[a.count - 1] / max(y.first ?? 1, 1), 1)
             return outCount * k
+        case "LSTM", "GRU", "RNN":
+            // Every (step, sequence) multiplies its input by W and its state by R, per direction:
+            // seq · batch · (W.count + R.count) (either layout: X's dims before the last).
+            guard inputs.count > 2, let x = inputs[0], let w = inputs[1], let r = inputs[2] else { return 0 }
+            return x.dropLast().reduce(1, *) * (w.reduce(1, *) + r.reduce(1, *))
         default:
             return 0
         }

@@ -40,6 +40,8 @@ struct ResizeSpec: Sendable {
     var cubicA: Float
     var excludeOutside: Bool
     var extrapolationValue: Float
+    /// `antialias = 1`: linear and cubic use a filter stretched by `1 / scale` when downscaling.
+    var antialias = false
 }
 
 /// The taps of one axis: for output position `o`, `taps` source indices and weights at
@@ -68,6 +70,10 @@ struct ResizeAxisTable {
     /// Builds the table of one axis. Coordinates are computed in float32, as ONNX Runtime does,
     /// so that nearest-mode rounding ties resolve the same way.
     init(spec: ResizeSpec, inLen: Int, outLen: Int, scale: Float, roiStart: Float, roiEnd: Float) {
+        if spec.antialias && spec.mode != .nearest {
+            self = Self.antialiased(spec: spec, inLen: inLen, outLen: outLen, scale: scale, roiStart: roiStart, roiEnd: roiEnd)
+            return
+        }
         let taps: Int
         switch spec.mode {
         case .nearest: taps = 1
@@ -135,6 +141,59 @@ struct ResizeAxisTable {
                 }
             }
         }
+    }
+}
+
+extension ResizeAxisTable {
+    /// A table of `taps` taps per output position, all weights zero (index 0).
+    private init(taps: Int, outLen: Int) {
+        self.taps = taps
+        indices = [Int](repeating: 0, count: outLen * taps)
+        weights = [Float](repeating: 0, count: outLen * taps)
+        extrapolate = [Bool](repeating: false, count: outLen)
+    }
+
+    /// The taps of an antialiased linear or cubic resize (ONNX Runtime's, after Pillow's): the
+    /// filter (triangle, or Keys cubic with `cubic_coeff_a`) is stretched by `max(1, in / out)`, so
+    /// a downscale averages every input sample under it. Output `o` is centred at its original
+    /// coordinate + 0.5 and takes the inputs `⌊centre − support + 0.5⌋ ..< ⌊centre + support + 0.5⌋`,
+    /// weights normalized to sum 1. Taps past the edges read the edge sample (`exclude_outside = 0`)
+    /// or are dropped before normalizing (`exclude_outside = 1`, what PyTorch's and Pillow's
+    /// antialiased resizes do).
+    static func antialiased(spec: ResizeSpec, inLen: Int, outLen: Int, scale: Float, roiStart: Float, roiEnd: Float) -> ResizeAxisTable {
+        // An empty output needs no taps (and its scale may be tiny enough to overflow the window).
+        guard outLen > 0 else { return ResizeAxisTable(taps: 1, outLen: 0) }
+        // With at least one output, scale ≥ 1 / inLen, so the window spans at most ~4 · inLen taps.
+        let stretch = Double(max(1, 1 / scale))
+        let support = (spec.mode == .linear ? 1 : 2) * stretch
+        let taps = 2 * Int(support.rounded(.up)) + 1
+        var table = ResizeAxisTable(taps: taps, outLen: outLen)
+        let a = Double(spec.cubicA)
+        func filter(_ t: Double) -> Double {
+            let x = abs(t)
+            if spec.mode == .linear { return max(0, 1 - x) }
+            if x < 1 { return ((a + 2) * x - (a + 3)) * x * x + 1 }
+            return x < 2 ? (((x - 5) * x + 8) * x - 4) * a : 0
+        }
+        var w = [Double](repeating: 0, count: taps)
+        for o in 0..<outLen {
+            let original = scale == 1 ? Float(o) : originalCoordinate(Float(o), spec.coordinates, scale: scale, inLen: inLen,
+                                                                     outLen: outLen, roiStart: roiStart, roiEnd: roiEnd)
+            let centre = Double(original) + 0.5
+            guard centre.isFinite else { continue }
+            let first = Int((centre - support + 0.5).rounded(.down)), end = Int((centre + support + 0.5).rounded(.down))
+            var total = 0.0
+            for k in 0..<min(taps, max(0, end - first)) {
+                let i = first + k
+                let inside = i >= 0 && i < inLen
+                w[k] = spec.excludeOutside && !inside ? 0 : filter((Double(i) - centre + 0.5) / stretch)
+                total += w[k]
+                table.indices[o * taps + k] = min(max(i, 0), inLen - 1)
+            }
+            guard total != 0 else { continue }
+            for k in 0..<min(taps, max(0, end - first)) { table.weights[o * taps + k] = Float(w[k] / total) }
+        }
+        return table
     }
 }
 

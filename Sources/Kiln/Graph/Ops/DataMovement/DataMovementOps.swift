@@ -11,6 +11,8 @@ enum DataMovementOps {
         registry.register(Split.self)
         registry.register(Slice.self)
         registry.register(Gather.self)
+        registry.register(ScatterND.self)
+        registry.register(GridSample.self)
         registry.register(Pad.self)
         registry.register(Expand.self)
         registry.register(Tile.self)

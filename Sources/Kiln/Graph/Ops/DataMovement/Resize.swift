@@ -7,8 +7,9 @@
 /// upsampling, ceil when downsampling), unless the attributes say otherwise.
 ///
 /// Modes: `nearest` (all `nearest_mode`s), `linear` (N-linear over any axes) and `cubic`; every
-/// `coordinate_transformation_mode` (roi is used by `tf_crop_and_resize`). Unsupported:
-/// `antialias = 1` and `keep_aspect_ratio_policy` other than `stretch`.
+/// `coordinate_transformation_mode` (roi is used by `tf_crop_and_resize`); `antialias = 1` (opset
+/// 18) for linear and cubic (not with `tf_crop_and_resize`; nearest ignores it, as ONNX says).
+/// Unsupported: `keep_aspect_ratio_policy` other than `stretch`.
 struct Resize: Operator {
     static let opType = "Resize"
     let spec: ResizeSpec
@@ -24,16 +25,20 @@ struct Resize: Operator {
             }
             return v
         }
-        spec = ResizeSpec(mode: try parse("mode", "nearest", ResizeMode.self),
+        var spec = ResizeSpec(mode: try parse("mode", "nearest", ResizeMode.self),
                           coordinates: try parse("coordinate_transformation_mode", "half_pixel", ResizeCoordinateMode.self),
                           nearest: try parse("nearest_mode", "round_prefer_floor", ResizeNearestMode.self),
                           cubicA: try a.float("cubic_coeff_a", default: -0.75),
                           excludeOutside: try a.int("exclude_outside", default: 0) != 0,
                           extrapolationValue: try a.float("extrapolation_value", default: 0))
         explicitModes = a.has("coordinate_transformation_mode") || a.has("nearest_mode")
-        if try a.int("antialias", default: 0) != 0 {
-            throw KilnError.unsupportedOp(name: Self.opType, node: a.node, reason: "antialias=1 (antialiased downsampling) is not implemented")
+        let antialias = try a.int("antialias", default: 0)
+        guard antialias == 0 || antialias == 1 else { throw a.error("antialias \(antialias) must be 0 or 1") }
+        if antialias == 1 && spec.coordinates == .tfCropAndResize && spec.mode != .nearest {
+            throw KilnError.unsupportedOp(name: Self.opType, node: a.node, reason: "antialias=1 with tf_crop_and_resize is not supported")
         }
+        spec.antialias = antialias == 1
+        self.spec = spec
         let policy = try a.string("keep_aspect_ratio_policy", default: "stretch")
         guard policy == "stretch" else {
             throw KilnError.unsupportedOp(name: Self.opType, node: a.node, reason: "keep_aspect_ratio_policy '\(policy)' (only 'stretch')")

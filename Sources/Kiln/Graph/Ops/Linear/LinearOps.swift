@@ -4,5 +4,6 @@ enum LinearOps {
     static func registerAll(into registry: inout OpRegistry) {
         registry.register(Gemm.self)
         registry.register(MatMul.self)
+        registry.register(Einsum.self)
     }
 }

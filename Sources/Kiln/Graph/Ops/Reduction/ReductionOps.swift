@@ -13,5 +13,6 @@ enum ReductionOps {
         registry.register(ReduceLogSum.self)
         registry.register(ArgMax.self)
         registry.register(ArgMin.self)
+        registry.register(TopK.self)
     }
 }
