@@ -29,7 +29,7 @@ static void kiln_set_message(char *message, size_t capacity, const char *text) {
     snprintf(message, capacity, "%s", text);
 }
 
-static int kiln_jpeg_status_for(int code, int hit_eof) {
+static int kiln_jpeg_status_for(int code) {
     switch (code) {
     case JERR_OUT_OF_MEMORY:
         return KILN_IMAGE_ERR_NO_MEMORY;
@@ -41,7 +41,8 @@ static int kiln_jpeg_status_for(int code, int hit_eof) {
     case JERR_COMPONENT_COUNT:
         return KILN_IMAGE_ERR_UNSUPPORTED;
     default:
-        return hit_eof ? KILN_IMAGE_ERR_TRUNCATED : KILN_IMAGE_ERR_CORRUPT;
+        // Running out of data never gets here: the warning handler reports it as truncation first.
+        return KILN_IMAGE_ERR_CORRUPT;
     }
 }
 
@@ -55,7 +56,7 @@ static void kiln_jpeg_error_exit(j_common_ptr cinfo) {
     char buffer[JMSG_LENGTH_MAX];
     (*cinfo->err->format_message)(cinfo, buffer);
     kiln_set_message(err->message, err->capacity, buffer);
-    err->status = kiln_jpeg_status_for(cinfo->err->msg_code, err->hit_eof);
+    err->status = kiln_jpeg_status_for(cinfo->err->msg_code);
     longjmp(err->jump, 1);
 }
 

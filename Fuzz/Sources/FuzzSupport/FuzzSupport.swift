@@ -30,17 +30,6 @@ public func fuzzData(_ data: UnsafePointer<UInt8>, _ size: Int) -> Data {
     Data(bytes: data, count: size)
 }
 
-/// CRC-32 (ISO-HDLC), as the artifact header's checksum, so the artifact target can repair a
-/// mutated header and reach the parser behind the checksum.
-public func crc32(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
-    var c: UInt32 = 0xFFFF_FFFF
-    for b in bytes {
-        c ^= UInt32(b)
-        for _ in 0..<8 { c = (c & 1) != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-    }
-    return c ^ 0xFFFF_FFFF
-}
-
 /// Runs libFuzzer with the process's arguments and `callback` as the target; never returns.
 public func runFuzzer(_ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> Never {
     var argc = CommandLine.argc

@@ -1,7 +1,7 @@
 // Artifact bytes -> Artifact -> Model (optimize, plan, prepare) -> the self-test when present.
 // The header CRC is repaired after mutation so inputs reach the JSON parser and the validator.
 import FuzzSupport
-import Kiln
+@testable import Kiln
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzArtifact(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
@@ -12,7 +12,7 @@ public func fuzzArtifact(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         let offset = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 16, as: UInt64.self) }
         let length = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 24, as: UInt64.self) }
         if offset <= UInt64(bytes.count), length <= UInt64(bytes.count) - offset {
-            let crc = bytes.withUnsafeBytes { crc32(UnsafeRawBufferPointer(rebasing: $0[Int(offset)..<Int(offset + length)])) }
+            let crc = bytes.withUnsafeBytes { CRC32.checksum($0.baseAddress! + Int(offset), count: Int(length)) }
             withUnsafeBytes(of: crc.littleEndian) { c in for i in 0..<4 { bytes[48 + i] = c[i] } }
         }
     }
