@@ -30,19 +30,28 @@ deps:
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
-build: deps
+# SwiftPM does not recompile the ISA variant modules when only the body of a kernel in KilnKernels
+# changes (the bodies are @_alwaysEmitIntoClient: each variant module compiles its own copy), so an
+# incremental build would keep running the old kernels. Touch the variants whenever a kernel changed.
+KERNEL_STAMP := .build/.kernels-stamp
+$(KERNEL_STAMP): $(wildcard Sources/KilnKernels/*.swift)
+	@mkdir -p .build
+	@touch Sources/KilnKernelsBaseline/Kernels.swift Sources/KilnKernelsAVX2/Kernels.swift Sources/KilnKernelsAVX512/Kernels.swift
+	@touch $@
+
+build: deps $(KERNEL_STAMP)
 	swift build -c release
 
 # The main job: the bundled pretrained EfficientNet-Lite0 on the bundled sample image. Builds only
 # the `kiln` product, so the server's dependencies are not compiled for it.
-classify: deps
+classify: deps $(KERNEL_STAMP)
 	swift build -c release --product kiln
 	.build/release/kiln classify $(IMAGE)
 
 # The inference service on the bundled model (docs/deployment.md); Ctrl-C or SIGTERM drains and exits.
 HOST ?= 127.0.0.1
 PORT ?= 8080
-serve: deps
+serve: deps $(KERNEL_STAMP)
 	swift build -c release --product kiln-serve
 	.build/release/kiln-serve Fixtures/models/efficientnet_lite0.kiln --host $(HOST) --port $(PORT)
 
@@ -68,7 +77,7 @@ $(VENV)/.serve-deps: $(VENV)/bin/kiln-export
 	$(VENV)/bin/pip install -q 'tritonclient[http]' prometheus_client pyyaml
 	touch $@
 
-test: deps $(VENV)/bin/kiln-export $(VENV)/.serve-deps
+test: deps $(KERNEL_STAMP) $(VENV)/bin/kiln-export $(VENV)/.serve-deps
 	$(VENV)/bin/python -m pytest -q exporter/tests
 	Fixtures/models/roundtrip.sh $(VENV)/bin/kiln-export
 	swift build --build-tests

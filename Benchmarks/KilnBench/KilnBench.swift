@@ -17,9 +17,10 @@ struct KilnBench: ParsableCommand {
     @Option(help: "Timed iterations.") var iterations: Int = 50
     @Option(help: "Untimed warm-up iterations.") var warmup: Int = 5
     @Flag(help: "Print one JSON object instead of text.") var json = false
-    @Flag(help: "Also print the time per op type (from one profiled run).") var perOp = false
+    @Flag(help: "Also print the time per op type (per node, the median of --profile-runs profiled runs).") var perOp = false
     @Flag(help: "Also time raw cblas_sgemm on the model's GEMM shapes (the BLAS floor).") var blasBaseline = false
-    @Option(help: "Also print the N slowest nodes of one profiled run, with shapes.") var slowest: Int = 0
+    @Option(help: "Also print the N slowest nodes (median of --profile-runs profiled runs), with shapes.") var slowest: Int = 0
+    @Option(help: "Profiled runs behind --per-op and --slowest; each node's time is its median over them.") var profileRuns: Int = 5
 
     func run() throws {
         do {
@@ -56,7 +57,16 @@ struct KilnBench: ParsableCommand {
         _ = try m.predict(feeds)
         let allocations = Int(kiln_alloc_count_stop())
         func pct(_ p: Double) -> Double { samples[min(samples.count - 1, Int((p / 100 * Double(samples.count - 1)).rounded()))] }
-        let profile = try m.profile(feeds)
+        // Per node, the median over several profiled runs: one run on a shared machine is noisy.
+        let runs = slowest > 0 || perOp ? max(1, profileRuns) : 1
+        var profile = try m.profile(feeds)
+        if runs > 1 {
+            var times = profile.map { [$0.seconds] }
+            for _ in 1..<runs {
+                for (i, s) in try m.profile(feeds).enumerated() where i < times.count { times[i].append(s.seconds) }
+            }
+            for i in profile.indices { profile[i].seconds = times[i].sorted()[times[i].count / 2] }
+        }
         let macs = profile.reduce(0) { $0 + $1.macs }
         let p50 = pct(50)
         let result: [String: Any] = [

@@ -34,6 +34,10 @@ public struct KernelTable: Sendable {
     /// ``depthwise_f32(_:x:w:bias:y:epilogue:scratch:vector:)``.
     public let depthwise: @Sendable (ConvWindow, UnsafePointer<Float>, UnsafePointer<Float>, Float,
                                      UnsafeMutablePointer<Float>, Epilogue, UnsafeMutablePointer<Float>) -> Void
+    /// ``depthwise_blocked_f32(_:x:inPlaneStride:channels:filters:y:outPlaneStride:rows:epilogue:scratch:vector:)``:
+    /// `(window, x, inPlaneStride, channels, filters, y, outPlaneStride, rows, epilogue, scratch)`.
+    public let depthwiseBlocked: @Sendable (ConvWindow, UnsafePointer<Float>, Int, Int, UnsafePointer<Float>,
+                                            UnsafeMutablePointer<Float>, Int, Range<Int>, Epilogue, UnsafeMutablePointer<Float>) -> Void
     /// A linear layer's matrix–vector product over outputs `range`: `(x, k, w, ldw, wRowsAreOutputs,
     /// range, y, epilogue)` runs ``gemv_rows_f32(_:k:w:ldw:rows:y:epilogue:vector:)`` when
     /// `wRowsAreOutputs` (`w` is `[N × K]`), else ``gemv_columns_f32(_:k:w:ldw:columns:y:epilogue:vector:)``.
@@ -57,6 +61,8 @@ public struct KernelTable: Sendable {
                 packB: @escaping @Sendable (UnsafePointer<Float>, Int, Int, Int, UnsafeMutablePointer<Float>) -> Void,
                 depthwise: @escaping @Sendable (ConvWindow, UnsafePointer<Float>, UnsafePointer<Float>, Float,
                                                 UnsafeMutablePointer<Float>, Epilogue, UnsafeMutablePointer<Float>) -> Void,
+                depthwiseBlocked: @escaping @Sendable (ConvWindow, UnsafePointer<Float>, Int, Int, UnsafePointer<Float>,
+                                                       UnsafeMutablePointer<Float>, Int, Range<Int>, Epilogue, UnsafeMutablePointer<Float>) -> Void,
                 gemv: @escaping @Sendable (UnsafePointer<Float>, Int, UnsafePointer<Float>, Int, Bool, Range<Int>,
                                            UnsafeMutablePointer<Float>, Epilogue) -> Void,
                 winogradInput: @escaping @Sendable (UnsafePointer<Float>, WinogradGeometry, Int, Int, Int, Int, Int,
@@ -68,6 +74,7 @@ public struct KernelTable: Sendable {
         self.gemm = gemm
         self.packB = packB
         self.depthwise = depthwise
+        self.depthwiseBlocked = depthwiseBlocked
         self.gemv = gemv
         self.winogradInput = winogradInput
         self.winogradOutput = winogradOutput
@@ -83,6 +90,10 @@ public func makeKernelTable<V: KernelVector>(isa: KernelISA, vector: V.Type) -> 
         gemm: { p, m, n, ws in gemm_f32(p, mPanels: m, columns: n, workspace: ws, vector: V.self) },
         packB: { b, ldb, k, n, dst in gemm_packB_f32(b, ldb: ldb, k: k, n: n, nr: 2 &* V.lanes, into: dst) },
         depthwise: { g, x, w, bias, y, e, ws in depthwise_f32(g, x: x, w: w, bias: bias, y: y, epilogue: e, scratch: ws, vector: V.self) },
+        depthwiseBlocked: { g, x, inStride, channels, filters, y, outStride, rows, e, ws in
+            depthwise_blocked_f32(g, x: x, inPlaneStride: inStride, channels: channels, filters: filters, y: y,
+                                  outPlaneStride: outStride, rows: rows, epilogue: e, scratch: ws, vector: V.self)
+        },
         gemv: { x, k, w, ldw, rowsAreOutputs, range, y, e in
             if rowsAreOutputs {
                 gemv_rows_f32(x, k: k, w: w, ldw: ldw, rows: range, y: y, epilogue: e, vector: V.self)

@@ -41,6 +41,11 @@ public protocol KernelVector {
     func clampedAbove(_ hi: Self) -> Self
     /// The sum of the lanes.
     func sum() -> Float
+    /// Transposes one `lanes × lanes` block: `dst[j·dstStride + i] = src[i·srcStride + j]`, reading
+    /// rows `0..<srcRows` of `src` (later rows read as zeros) and writing rows `0..<dstRows` of `dst`.
+    /// In registers: `log₂(lanes)` rounds of even/odd de-interleaving of row pairs.
+    static func transpose(_ src: UnsafePointer<Float>, srcStride: Int, srcRows: Int,
+                          _ dst: UnsafeMutablePointer<Float>, dstStride: Int, dstRows: Int)
 }
 
 /// 4 lanes, separate multiply and add: the baseline that runs on any x86-64 (SSE2).
@@ -71,6 +76,22 @@ public protocol KernelVector {
     @_alwaysEmitIntoClient @inline(__always) public func clampedBelow(_ lo: Vec4) -> Vec4 { Vec4(v.replacing(with: lo.v, where: v .< lo.v)) }
     @_alwaysEmitIntoClient @inline(__always) public func clampedAbove(_ hi: Vec4) -> Vec4 { Vec4(v.replacing(with: hi.v, where: v .> hi.v)) }
     @_alwaysEmitIntoClient @inline(__always) public func sum() -> Float { v.sum() }
+    @_alwaysEmitIntoClient @inline(__always)
+    public static func transpose(_ src: UnsafePointer<Float>, srcStride: Int, srcRows: Int,
+                                 _ dst: UnsafeMutablePointer<Float>, dstStride: Int, dstRows: Int) {
+        @inline(__always) func row(_ i: Int) -> SIMD4<Float> {
+            i < srcRows ? UnsafeRawPointer(src + i &* srcStride).loadUnaligned(as: SIMD4<Float>.self) : SIMD4(repeating: 0)
+        }
+        var r0 = row(0), r1 = row(1), r2 = row(2), r3 = row(3)
+        for _ in 0..<2 {
+            let t0 = SIMD8(lowHalf: r0, highHalf: r1), t1 = SIMD8(lowHalf: r2, highHalf: r3)
+            r0 = t0.evenHalf; r1 = t1.evenHalf; r2 = t0.oddHalf; r3 = t1.oddHalf
+        }
+        @inline(__always) func put(_ i: Int, _ v: SIMD4<Float>) {
+            if i < dstRows { UnsafeMutableRawPointer(dst + i &* dstStride).storeBytes(of: v, as: SIMD4<Float>.self) }
+        }
+        put(0, r0); put(1, r1); put(2, r2); put(3, r3)
+    }
 }
 
 /// 8 lanes with fused multiply-add: AVX2 + FMA (`ymm`).
@@ -101,6 +122,24 @@ public protocol KernelVector {
     @_alwaysEmitIntoClient @inline(__always) public func clampedBelow(_ lo: Vec8) -> Vec8 { Vec8(v.replacing(with: lo.v, where: v .< lo.v)) }
     @_alwaysEmitIntoClient @inline(__always) public func clampedAbove(_ hi: Vec8) -> Vec8 { Vec8(v.replacing(with: hi.v, where: v .> hi.v)) }
     @_alwaysEmitIntoClient @inline(__always) public func sum() -> Float { v.sum() }
+    @_alwaysEmitIntoClient @inline(__always)
+    public static func transpose(_ src: UnsafePointer<Float>, srcStride: Int, srcRows: Int,
+                                 _ dst: UnsafeMutablePointer<Float>, dstStride: Int, dstRows: Int) {
+        @inline(__always) func row(_ i: Int) -> SIMD8<Float> {
+            i < srcRows ? UnsafeRawPointer(src + i &* srcStride).loadUnaligned(as: SIMD8<Float>.self) : SIMD8(repeating: 0)
+        }
+        var r0 = row(0), r1 = row(1), r2 = row(2), r3 = row(3), r4 = row(4), r5 = row(5), r6 = row(6), r7 = row(7)
+        for _ in 0..<3 {
+            let t0 = SIMD16(lowHalf: r0, highHalf: r1), t1 = SIMD16(lowHalf: r2, highHalf: r3)
+            let t2 = SIMD16(lowHalf: r4, highHalf: r5), t3 = SIMD16(lowHalf: r6, highHalf: r7)
+            r0 = t0.evenHalf; r1 = t1.evenHalf; r2 = t2.evenHalf; r3 = t3.evenHalf
+            r4 = t0.oddHalf; r5 = t1.oddHalf; r6 = t2.oddHalf; r7 = t3.oddHalf
+        }
+        @inline(__always) func put(_ i: Int, _ v: SIMD8<Float>) {
+            if i < dstRows { UnsafeMutableRawPointer(dst + i &* dstStride).storeBytes(of: v, as: SIMD8<Float>.self) }
+        }
+        put(0, r0); put(1, r1); put(2, r2); put(3, r3); put(4, r4); put(5, r5); put(6, r6); put(7, r7)
+    }
 }
 
 /// 16 lanes with fused multiply-add: AVX-512 (`zmm`).
@@ -131,6 +170,30 @@ public protocol KernelVector {
     @_alwaysEmitIntoClient @inline(__always) public func clampedBelow(_ lo: Vec16) -> Vec16 { Vec16(v.replacing(with: lo.v, where: v .< lo.v)) }
     @_alwaysEmitIntoClient @inline(__always) public func clampedAbove(_ hi: Vec16) -> Vec16 { Vec16(v.replacing(with: hi.v, where: v .> hi.v)) }
     @_alwaysEmitIntoClient @inline(__always) public func sum() -> Float { v.sum() }
+    @_alwaysEmitIntoClient @inline(__always)
+    public static func transpose(_ src: UnsafePointer<Float>, srcStride: Int, srcRows: Int,
+                                 _ dst: UnsafeMutablePointer<Float>, dstStride: Int, dstRows: Int) {
+        @inline(__always) func row(_ i: Int) -> SIMD16<Float> {
+            i < srcRows ? UnsafeRawPointer(src + i &* srcStride).loadUnaligned(as: SIMD16<Float>.self) : SIMD16(repeating: 0)
+        }
+        var r0 = row(0), r1 = row(1), r2 = row(2), r3 = row(3), r4 = row(4), r5 = row(5), r6 = row(6), r7 = row(7)
+        var r8 = row(8), r9 = row(9), r10 = row(10), r11 = row(11), r12 = row(12), r13 = row(13), r14 = row(14), r15 = row(15)
+        for _ in 0..<4 {
+            let t0 = SIMD32(lowHalf: r0, highHalf: r1), t1 = SIMD32(lowHalf: r2, highHalf: r3)
+            let t2 = SIMD32(lowHalf: r4, highHalf: r5), t3 = SIMD32(lowHalf: r6, highHalf: r7)
+            let t4 = SIMD32(lowHalf: r8, highHalf: r9), t5 = SIMD32(lowHalf: r10, highHalf: r11)
+            let t6 = SIMD32(lowHalf: r12, highHalf: r13), t7 = SIMD32(lowHalf: r14, highHalf: r15)
+            r0 = t0.evenHalf; r1 = t1.evenHalf; r2 = t2.evenHalf; r3 = t3.evenHalf
+            r4 = t4.evenHalf; r5 = t5.evenHalf; r6 = t6.evenHalf; r7 = t7.evenHalf
+            r8 = t0.oddHalf; r9 = t1.oddHalf; r10 = t2.oddHalf; r11 = t3.oddHalf
+            r12 = t4.oddHalf; r13 = t5.oddHalf; r14 = t6.oddHalf; r15 = t7.oddHalf
+        }
+        @inline(__always) func put(_ i: Int, _ v: SIMD16<Float>) {
+            if i < dstRows { UnsafeMutableRawPointer(dst + i &* dstStride).storeBytes(of: v, as: SIMD16<Float>.self) }
+        }
+        put(0, r0); put(1, r1); put(2, r2); put(3, r3); put(4, r4); put(5, r5); put(6, r6); put(7, r7)
+        put(8, r8); put(9, r9); put(10, r10); put(11, r11); put(12, r12); put(13, r13); put(14, r14); put(15, r15)
+    }
 }
 
 /// `e^x` lane by lane (Cephes' `expf` scheme, as Kiln's `exp8_f32`): `x = n·ln2 + r` with

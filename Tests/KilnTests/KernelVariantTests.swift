@@ -338,6 +338,50 @@ final class KernelVariantTests: XCTestCase {
         }
     }
 
+    /// The channel-blocked depthwise kernel on maps large enough to be cut into several bands of
+    /// output rows (band edges, input rows shared by two bands), channel counts that leave a
+    /// partial last block, 3×3 and dilated 5×5 windows, strides 1 and 2, asymmetric pads, batch 2,
+    /// a fused residual and activation; every variant, 1 and 2 threads. Tolerance `.gemm` against
+    /// the naive reference.
+    func testBlockedDepthwiseBandsMatchReference() throws {
+        var r = SeededGenerator(seed: 515)
+        let cases: [(n: Int, c: Int, h: Int, w: Int, k: Int, stride: Int, dilation: Int, pads: [Int])] = [
+            (1, 10, 70, 90, 3, 1, 1, [1, 1, 1, 1]),
+            (2, 21, 64, 57, 3, 2, 1, [0, 1, 1, 0]),
+            (1, 16, 41, 66, 5, 1, 2, [4, 3, 2, 4]),
+            (1, 7, 33, 120, 3, 2, 1, [1, 1, 1, 1]),
+        ]
+        for (i, t) in cases.enumerated() {
+            let x = r.tensor([t.n, t.c, t.h, t.w]), wt = r.tensor([t.c, 1, t.k, t.k], scale: 0.5), bias = r.tensor([t.c])
+            let strides = [t.stride, t.stride], dilations = [t.dilation, t.dilation]
+            let plain = try referenceConv2D(input: x, weight: wt, bias: bias, strides: strides, pads: t.pads,
+                                            dilations: dilations, group: t.c)
+            let residual = r.tensor(plain.shape)
+            let activation: FusedActivation = i % 2 == 0 ? .relu : .clip(min: -0.3, max: 0.8)
+            let withResidual = i % 2 == 1
+            let pv = try plain.scalars(as: Float.self), rv = try residual.scalars(as: Float.self)
+            let expected = try Tensor(shape: plain.shape, scalars: pv.indices.map {
+                applyActivation(pv[$0] + (withResidual ? rv[$0] : 0), activation)
+            })
+            let values: [String: AttributeValue] = ["group": .int(t.c), "strides": .ints(strides), "pads": .ints(t.pads),
+                                                    "dilations": .ints(dilations)]
+            let conv = try Conv(attributes: Attributes(op: "Conv", node: "dw", values)).fused(with: activation) as! Conv
+            for (label, table) in tables {
+                let planned = try PlannedConv(conv, weight: wt, bias: bias, kernels: table, node: "dw")
+                XCTAssertNotNil(planned.blockedFilters, "\(label) case \(i): one output per input channel")
+                let outH = plain.shape[2], outW = plain.shape[3]
+                let window = ConvWindow(inH: t.h, inW: t.w, outH: outH, outW: outW, kH: t.k, kW: t.k, sH: t.stride, sW: t.stride,
+                                        dH: t.dilation, dW: t.dilation, padT: t.pads[0], padL: t.pads[1])
+                XCTAssertLessThan(window.blockedBandRows(lanes: table.lanes), outH, "\(label) case \(i): several bands")
+                for threads in [1, 2] {
+                    let inputs: [Tensor?] = withResidual ? [x, wt, bias, residual] : [x, wt, bias]
+                    let y = try planned.run(inputs, context: ExecutionContext(threads: threads))[0]
+                    assertClose(y, expected, .gemm, "\(label) case \(i) \(t) threads \(threads)")
+                }
+            }
+        }
+    }
+
     /// A residual whose shape differs from the output (a broadcast `Add`) is added after the
     /// convolution with broadcasting, and the activation still comes last.
     func testBroadcastResidualFallsBackExactly() throws {

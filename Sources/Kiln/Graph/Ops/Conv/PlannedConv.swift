@@ -31,6 +31,10 @@ struct PlannedConv: Operator {
     let bias: Tensor?
     /// Whether the weights are filters for the depthwise kernel.
     let isDepthwise: Bool
+    /// For a depthwise convolution with one output per input channel: filters and bias interleaved
+    /// in blocks of `kernels.lanes` channels for the channel-blocked kernel
+    /// (``depthwise_blockFilters_f32(_:bias:channels:area:lanes:into:)``), else `nil`.
+    let blockedFilters: Tensor?
     /// For a 3×3, stride-1, undilated, ungrouped convolution: the Winograd F(4,3) filters
     /// `U = G·g·Gᵀ`, as 36 packed A matrices of `[M × C]` (``winogradPackedPerXi`` floats each),
     /// made on the first inference whose output has enough tiles — at load, by the shape probe,
@@ -42,6 +46,9 @@ struct PlannedConv: Operator {
 
     /// Whether Winograd is used where it applies; `KILN_WINOGRAD=0` turns it off (to compare).
     static let winogradEnabled = ProcessInfo.processInfo.environment["KILN_WINOGRAD"] != "0"
+    /// Whether depthwise convolutions run the channel-blocked kernel where it applies;
+    /// `KILN_DEPTHWISE=planes` keeps the per-plane kernel (to compare).
+    static let depthwiseBlockedEnabled = ProcessInfo.processInfo.environment["KILN_DEPTHWISE"] != "planes"
     /// Tiles below which the direct GEMM runs instead of Winograd (too few columns to fill the
     /// micro-kernel: a 7×7 output is 4 tiles).
     static let winogradMinimumTiles = 16
@@ -80,6 +87,15 @@ struct PlannedConv: Operator {
             winogradPackedPerXi = 0
             winogradWeights = nil
         }
+        if isDepthwise && m == conv.group && Self.depthwiseBlockedEnabled {
+            let lanes = kernels.lanes, blocks = (m &+ lanes &- 1) / lanes
+            var filters = try Tensor(uninitialized: [blocks &* (area &+ 1) &* lanes], dtype: .float32)
+            depthwise_blockFilters_f32(w.pointer(Float.self), bias: b?.pointer(Float.self), channels: m, area: area,
+                                       lanes: lanes, into: filters.mutablePointer(Float.self))
+            blockedFilters = filters
+        } else {
+            blockedFilters = nil
+        }
         if isDepthwise {
             weights = w
             packedPerGroup = 0
@@ -111,7 +127,11 @@ struct PlannedConv: Operator {
             let deferred = residual == nil && inputs.count > 3 && inputs[3] != nil
             (deferred ? FusedActivation.none : conv.activation).configure(&epilogue)
             let yp = y.mutablePointer(Float.self)
-            if isDepthwise {
+            if let filters = blockedFilters {
+                runDepthwiseBlocked(g, filters: filters.pointer(Float.self), x: x.pointer(Float.self), y: yp,
+                                    epilogue: epilogue, context: context)
+                withExtendedLifetime(filters) {}
+            } else if isDepthwise {
                 runDepthwise(g, x: x.pointer(Float.self), y: yp, epilogue: epilogue, context: context)
             } else if let filters = winogradWeights,
                       ((g.outHeight &+ 3) / 4) &* ((g.outWidth &+ 3) / 4) >= Self.winogradMinimumTiles {
@@ -155,6 +175,47 @@ struct PlannedConv: Operator {
         // A residual on a depthwise conv (rare): added after the planes, before nothing else.
         if let r = epilogue.residual {
             addResidualInPlace(y, r, count: planes &* g.outPlane, epilogue: epilogue, context: context)
+        }
+    }
+
+    /// The channel-blocked depthwise path: work units of (image, block of `lanes` channels, band of
+    /// output rows), in parallel over the pool.
+    private func runDepthwiseBlocked(_ g: Conv2DGeometry, filters: UnsafePointer<Float>, x: UnsafePointer<Float>,
+                                     y: UnsafeMutablePointer<Float>, epilogue: Epilogue, context: ExecutionContext) {
+        let lanes = kernels.lanes
+        let window = ConvWindow(inH: g.inHeight, inW: g.inWidth, outH: g.outHeight, outW: g.outWidth,
+                                kH: g.kernelH, kW: g.kernelW, sH: g.strideH, sW: g.strideW,
+                                dH: g.dilationH, dW: g.dilationW, padT: g.padTop, padL: g.padLeft)
+        let blocks = (g.outChannels &+ lanes &- 1) / lanes
+        let bandRows = window.blockedBandRows(lanes: lanes)
+        let bands = (g.outHeight &+ bandRows &- 1) / bandRows
+        let units = g.batch &* blocks &* bands
+        let area = g.kernelArea
+        let blockFloats = (area &+ 1) &* lanes
+        let threads = g.batch &* g.outChannels &* g.outPlane &* area >= 1 << 15 ? context.threads : 1
+        let scratchCount = window.blockedScratchCount(lanes: lanes)
+        // Bias comes with the filters; a fused residual is added afterwards, and the activation after it.
+        var e = epilogue
+        e.bias = nil
+        e.residual = nil
+        if epilogue.residual != nil { e.activation = .none }
+        let run = kernels.depthwiseBlocked
+        let inChannels = g.inChannels, outChannels = g.outChannels, inPlane = g.inPlane, outPlane = g.outPlane
+        let outHeight = g.outHeight
+        ExecutionContext(threads: threads, pool: context.pool).parallelFor(units) { start, end in
+            let scratch = ThreadWorkspace.floats(scratchCount)
+            for u in start..<end {
+                let band = u % bands, rest = u / bands
+                let b = rest % blocks, n = rest / blocks
+                let c0 = b &* lanes
+                let r0 = band &* bandRows
+                run(window, x + (n &* inChannels &+ c0) &* inPlane, inPlane, min(lanes, outChannels &- c0),
+                    filters + b &* blockFloats, y + (n &* outChannels &+ c0) &* outPlane, outPlane,
+                    r0..<min(outHeight, r0 &+ bandRows), e, scratch)
+            }
+        }
+        if let r = epilogue.residual {
+            addResidualInPlace(y, r, count: g.batch &* outChannels &* outPlane, epilogue: epilogue, context: context)
         }
     }
 

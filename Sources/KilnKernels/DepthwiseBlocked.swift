@@ -1,0 +1,273 @@
+// Depthwise 2-D convolution over a block of channels, vectorized across channels.
+//
+// The per-plane kernel (Depthwise.swift) puts output columns in the lanes; on the small maps of a
+// MobileNet's late stages (7×7, 14×14) most vectors are partial and the per-plane overhead
+// dominates (≈ 4 GFLOPS on 960 planes of 7×7). Here the lanes hold `V.lanes` channels instead:
+// a band of input rows of the block is transposed into a zero-bordered channel-interleaved scratch
+// (`P[row][col][lane]`), every output pixel is then `kH·kW` full-width FMAs of a load against a
+// filter vector, whatever the map's width or the stride, and the finished band is transposed back
+// into the NCHW planes. Both transposes run `lanes × lanes` blocks in registers
+// (``KernelVector/transpose(_:srcStride:srcRows:_:dstStride:dstRows:)``), over each plane's
+// contiguous run of pixels rather than row by row, so a 7-wide map still moves whole vectors. The filters are interleaved the same way once, at load
+// (``depthwise_blockFilters_f32(_:channels:area:lanes:into:)``).
+
+extension ConvWindow {
+    /// Columns of the interleaved input band: exactly the columns the windows read.
+    @_alwaysEmitIntoClient
+    public var blockedPaddedWidth: Int { max(1, (outW &- 1) &* sW &+ (kW &- 1) &* dW &+ 1) }
+
+    /// Input rows a band of `band` output rows reads.
+    @_alwaysEmitIntoClient
+    public func blockedInputRows(band: Int) -> Int { (band &- 1) &* sH &+ (kH &- 1) &* dH &+ 1 }
+
+    /// Output rows per band, so that one band's input and output scratch stay near 64 KiB (L1/L2).
+    @_alwaysEmitIntoClient
+    public func blockedBandRows(lanes: Int) -> Int {
+        let budget = 16_384
+        let wp = blockedPaddedWidth
+        let fixed = blockedInputRows(band: 1) &* wp &* lanes &+ outW &* lanes
+        let perRow = (sH &* wp &+ outW) &* lanes
+        return max(1, min(outH, 1 &+ max(0, budget &- fixed) / max(perRow, 1)))
+    }
+
+    /// Floats of scratch one band of ``blockedBandRows(lanes:)`` rows needs.
+    @_alwaysEmitIntoClient
+    public func blockedScratchCount(lanes: Int) -> Int {
+        let band = blockedBandRows(lanes: lanes)
+        return (blockedInputRows(band: band) &* blockedPaddedWidth &+ band &* outW &+ lanes) &* lanes
+    }
+}
+
+/// Interleaves the filters of `channels` depthwise channels (`[channels, area]`, channel-major) and
+/// their biases into blocks of `lanes` channels: block `b` holds `area` vectors (tap-major), then one
+/// bias vector; lanes past the last channel are zero.
+/// - Parameters:
+///   - into: `blocks · (area + 1) · lanes` floats, `blocks = ⌈channels / lanes⌉`.
+@_alwaysEmitIntoClient
+public func depthwise_blockFilters_f32(_ w: UnsafePointer<Float>, bias: UnsafePointer<Float>?, channels: Int, area: Int,
+                                       lanes: Int, into dst: UnsafeMutablePointer<Float>) {
+    let blocks = (channels &+ lanes &- 1) / lanes
+    for b in 0..<blocks {
+        let block = dst + b &* (area &+ 1) &* lanes
+        for lane in 0..<lanes {
+            let c = b &* lanes &+ lane
+            for t in 0..<area { block[t &* lanes &+ lane] = c < channels ? w[c &* area &+ t] : 0 }
+            block[area &* lanes &+ lane] = c < channels ? (bias?[c] ?? 0) : 0
+        }
+    }
+}
+
+/// Output rows `rows` of `channels ≤ V.lanes` depthwise planes (one input plane per output plane):
+/// `y_c = act(bias_c + Σ w_c[i][j] · x_c[oh·sH − padT + i·dH][ow·sW − padL + j·dW])`.
+/// - Parameters:
+///   - x: The first input plane of the block; plane `c` starts `c · inPlaneStride` floats later.
+///   - filters: The block's interleaved filters and bias (``depthwise_blockFilters_f32(_:bias:channels:area:lanes:into:)``).
+///   - y: The first output plane; plane `c` starts `c · outPlaneStride` floats later. Rows `rows`
+///     of each are overwritten.
+///   - epilogue: Its activation is applied (bias comes from `filters`, residual is not read).
+///   - scratch: ``ConvWindow/blockedScratchCount(lanes:)`` floats when `rows` is at most one band.
+@_alwaysEmitIntoClient @inline(__always)
+public func depthwise_blocked_f32<V: KernelVector>(_ g: ConvWindow, x: UnsafePointer<Float>, inPlaneStride: Int,
+                                                   channels: Int, filters: UnsafePointer<Float>,
+                                                   y: UnsafeMutablePointer<Float>, outPlaneStride: Int, rows: Range<Int>,
+                                                   epilogue: Epilogue, scratch: UnsafeMutablePointer<Float>,
+                                                   vector: V.Type) {
+    let L = V.lanes
+    let band = rows.count
+    if band <= 0 { return }
+    let wp = g.blockedPaddedWidth
+    let inRows = g.blockedInputRows(band: band)
+    let rowFloats = wp &* L
+    let p = scratch
+    let o = scratch + inRows &* rowFloats
+    let t = o + band &* g.outW &* L
+    // Input band, interleaved: P[r][col][c] = x_c[ih0 + r][col − padL], zero outside the image.
+    let ih0 = rows.lowerBound &* g.sH &- g.padT
+    let colLo = min(max(g.padL, 0), wp)
+    let colHi = max(colLo, min(wp, g.padL &+ g.inW))
+    let rLo = min(inRows, max(0, -ih0)), rHi = max(rLo, min(inRows, g.inH &- ih0))
+    for r in 0..<inRows {
+        let row = p + r &* rowFloats
+        if r < rLo || r >= rHi {
+            row.update(repeating: 0, count: rowFloats)
+        } else {
+            if colLo > 0 { row.update(repeating: 0, count: colLo &* L) }
+            if colHi < wp { (row + colHi &* L).update(repeating: 0, count: (wp &- colHi) &* L) }
+        }
+    }
+    if g.inW >= 2 &* L {
+        // Wide rows: transpose each row's full runs of `lanes` columns in registers.
+        let count = colHi &- colLo
+        for r in rLo..<rHi {
+            let row = p + r &* rowFloats
+            let src = x + ((ih0 &+ r) &* g.inW &+ colLo &- g.padL)
+            var e = 0
+            while e &+ L <= count {
+                V.transpose(src + e, srcStride: inPlaneStride, srcRows: channels, row + (colLo &+ e) &* L, dstStride: L, dstRows: L)
+                e &+= L
+            }
+            while e < count {
+                let q = row + (colLo &+ e) &* L
+                for c in 0..<L { q[c] = c < channels ? src[c &* inPlaneStride &+ e] : 0 }
+                e &+= 1
+            }
+        }
+    } else if rHi > rLo {
+        // Narrow rows (7, 14 wide): the rows inside the image are one contiguous run of every
+        // plane; transpose it `lanes` pixels at a time and scatter each pixel to its padded place.
+        let first = (ih0 &+ rLo) &* g.inW
+        let count = (rHi &- rLo) &* g.inW
+        var r = rLo, iw = 0
+        var e = 0
+        while e < count {
+            let n = min(L, count &- e)
+            if n == L {
+                V.transpose(x + (first &+ e), srcStride: inPlaneStride, srcRows: channels, t, dstStride: L, dstRows: L)
+            } else {
+                for j in 0..<n {
+                    for c in 0..<L { t[j &* L &+ c] = c < channels ? x[c &* inPlaneStride &+ first &+ e &+ j] : 0 }
+                }
+            }
+            for j in 0..<n {
+                let col = iw &+ g.padL
+                if col >= colLo && col < colHi { V(load: t + j &* L).store(p + (r &* rowFloats &+ col &* L)) }
+                iw &+= 1
+                if iw == g.inW { iw = 0; r &+= 1 }
+            }
+            e &+= n
+        }
+    }
+    let area = g.kH &* g.kW
+    let bias = V(load: filters + area &* L)
+    let step = g.sW &* L
+    let rowStep = g.sH &* rowFloats
+    let pixels = band &* g.outW
+    let base = UnsafePointer(p)
+    @inline(__always) func window(_ oh: Int, _ ow: Int) -> UnsafePointer<Float> { base + (oh &* rowStep &+ ow &* step) }
+    @inline(__always) func advance(_ oh: inout Int, _ ow: inout Int) {
+        ow &+= 1
+        if ow == g.outW { ow = 0; oh &+= 1 }
+    }
+    // The band's output pixels: four at a time (four independent FMA chains), then one by one.
+    // Wide rows go row by row, addressed from one pointer; narrow ones (7 wide) run on across row
+    // ends so the chains stay full.
+    typealias P = UnsafePointer<Float>
+    /// The windows of the next four pixels in band order.
+    @inline(__always) func next4(_ oh: inout Int, _ ow: inout Int) -> (P, P, P, P) {
+        let q0 = window(oh, ow); advance(&oh, &ow)
+        let q1 = window(oh, ow); advance(&oh, &ow)
+        let q2 = window(oh, ow); advance(&oh, &ow)
+        let q3 = window(oh, ow); advance(&oh, &ow)
+        return (q0, q1, q2, q3)
+    }
+    @inline(__always) func store4(_ e: Int, _ a0: V, _ a1: V, _ a2: V, _ a3: V) {
+        let d = o + e &* L
+        epilogue.activate(a0).store(d)
+        epilogue.activate(a1).store(d + L)
+        epilogue.activate(a2).store(d + 2 &* L)
+        epilogue.activate(a3).store(d + 3 &* L)
+    }
+    var oh = 0, ow = 0, e = 0
+    if g.kH == 3 && g.kW == 3 && g.dH == 1 && g.dW == 1 {
+        let k0 = V(load: filters), k1 = V(load: filters + L), k2 = V(load: filters + 2 &* L)
+        let k3 = V(load: filters + 3 &* L), k4 = V(load: filters + 4 &* L), k5 = V(load: filters + 5 &* L)
+        let k6 = V(load: filters + 6 &* L), k7 = V(load: filters + 7 &* L), k8 = V(load: filters + 8 &* L)
+        // One pixel: three rows of three taps, the nine filter vectors in registers.
+        @inline(__always) func pixel(_ q: P) -> V {
+            var a = bias.fma(k0, V(load: q))
+            a = a.fma(k1, V(load: q + L)); a = a.fma(k2, V(load: q + 2 &* L))
+            let q1 = q + rowFloats
+            a = a.fma(k3, V(load: q1)); a = a.fma(k4, V(load: q1 + L)); a = a.fma(k5, V(load: q1 + 2 &* L))
+            let q2 = q1 + rowFloats
+            a = a.fma(k6, V(load: q2)); a = a.fma(k7, V(load: q2 + L)); a = a.fma(k8, V(load: q2 + 2 &* L))
+            return a
+        }
+        if g.outW >= 8 {
+            for r in 0..<band {
+                let src = base + r &* rowStep
+                var w0 = 0
+                while w0 &+ 4 <= g.outW {
+                    let q = src + w0 &* step
+                    store4(r &* g.outW &+ w0, pixel(q), pixel(q + step), pixel(q + 2 &* step), pixel(q + 3 &* step))
+                    w0 &+= 4
+                }
+                while w0 < g.outW {
+                    epilogue.activate(pixel(src + w0 &* step)).store(o + (r &* g.outW &+ w0) &* L)
+                    w0 &+= 1
+                }
+            }
+            e = pixels
+        }
+        while e &+ 4 <= pixels {
+            let (q0, q1, q2, q3) = next4(&oh, &ow)
+            store4(e, pixel(q0), pixel(q1), pixel(q2), pixel(q3))
+            e &+= 4
+        }
+        while e < pixels {
+            epilogue.activate(pixel(window(oh, ow))).store(o + e &* L)
+            advance(&oh, &ow)
+            e &+= 1
+        }
+    } else {
+        let kH = g.kH, kW = g.kW, tapRow = g.dH &* rowFloats, tapCol = g.dW &* L
+        // Four pixels whose windows start at q0 + d·step for d in 0..<4 (wide rows: one pointer),
+        // or at q0, q1, q2, q3 (narrow maps).
+        @inline(__always) func pixels4(_ q0: P, _ q1: P, _ q2: P, _ q3: P, _ e: Int) {
+            var a0 = bias, a1 = bias, a2 = bias, a3 = bias
+            for i in 0..<kH {
+                let wi = filters + i &* kW &* L, di = i &* tapRow
+                for j in 0..<kW {
+                    let wv = V(load: wi + j &* L), dj = di &+ j &* tapCol
+                    a0 = a0.fma(wv, V(load: q0 + dj)); a1 = a1.fma(wv, V(load: q1 + dj))
+                    a2 = a2.fma(wv, V(load: q2 + dj)); a3 = a3.fma(wv, V(load: q3 + dj))
+                }
+            }
+            store4(e, a0, a1, a2, a3)
+        }
+        @inline(__always) func pixel(_ q: P, _ e: Int) {
+            var a = bias
+            for i in 0..<kH {
+                let wi = filters + i &* kW &* L, di = i &* tapRow
+                for j in 0..<kW { a = a.fma(V(load: wi + j &* L), V(load: q + (di &+ j &* tapCol))) }
+            }
+            epilogue.activate(a).store(o + e &* L)
+        }
+        if g.outW >= 8 {
+            for r in 0..<band {
+                let src = base + r &* rowStep
+                var w0 = 0
+                while w0 &+ 4 <= g.outW {
+                    let q = src + w0 &* step
+                    pixels4(q, q + step, q + 2 &* step, q + 3 &* step, r &* g.outW &+ w0)
+                    w0 &+= 4
+                }
+                while w0 < g.outW {
+                    pixel(src + w0 &* step, r &* g.outW &+ w0)
+                    w0 &+= 1
+                }
+            }
+            e = pixels
+        }
+        while e &+ 4 <= pixels {
+            let (q0, q1, q2, q3) = next4(&oh, &ow)
+            pixels4(q0, q1, q2, q3, e)
+            e &+= 4
+        }
+        while e < pixels {
+            pixel(window(oh, ow), e)
+            advance(&oh, &ow)
+            e &+= 1
+        }
+    }
+    // Back to the planes, `lanes` pixels at a time through a register transpose: y_c[rows] = O[·][c].
+    let out = y + rows.lowerBound &* g.outW
+    e = 0
+    while e &+ L <= pixels {
+        V.transpose(o + e &* L, srcStride: L, srcRows: L, out + e, dstStride: outPlaneStride, dstRows: channels)
+        e &+= L
+    }
+    while e < pixels {
+        for c in 0..<channels { out[c &* outPlaneStride &+ e] = o[e &* L &+ c] }
+        e &+= 1
+    }
+}
