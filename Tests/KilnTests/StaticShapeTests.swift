@@ -13,15 +13,15 @@ final class StaticShapeTests: XCTestCase {
         try ModelFixtureTests.fixtureURLs() + [fixturesDirectory.appendingPathComponent("models/dynamic/dynamic_hw.kiln")]
     }
 
-    /// Fixtures that use an op without a static shape function (recurrent layers, Einsum) or with a
-    /// data-dependent shape (NonMaxSuppression): they keep the doubled-batch probe.
+    /// Fixtures that use an op without a static shape function (Einsum) or with a data-dependent
+    /// shape (NonMaxSuppression): they keep the doubled-batch probe.
     /// `ops_shape` takes a `Range` whose bounds come from a `ReduceMin` of the input data.
-    static let probedFixtures: Set<String> = ["ops_detection.kiln", "ops_einsum_grid.kiln", "ops_recurrent.kiln", "ops_shape.kiln"]
+    static let probedFixtures: Set<String> = ["ops_detection.kiln", "ops_einsum_grid.kiln", "ops_shape.kiln"]
 
     /// The op types whose nodes static inference may not do in a fixture, and why: no shape
-    /// function (recurrent layers, Einsum), or a shape that depends on data (NonMaxSuppression's
-    /// kept boxes; `Range` on bounds computed from the input).
-    static let allowedUnknownOps: Set<String> = ["LSTM", "GRU", "RNN", "Einsum", "NonMaxSuppression", "Range"]
+    /// function (Einsum), or a shape that depends on data (NonMaxSuppression's kept boxes; `Range`
+    /// on bounds computed from the input).
+    static let allowedUnknownOps: Set<String> = ["Einsum", "NonMaxSuppression", "Range"]
 
     /// Every slot's concrete shape from running `model`'s plan on its self-test input.
     func probedShapes(_ model: Model) throws -> (inputs: [[Int]], shapes: [Int: [Int]]) {
@@ -282,5 +282,21 @@ final class StaticShapeTests: XCTestCase {
         try check("ReduceSum", [zeros([2, 5, 3]), i64([1])], known: [1], expected: [[2, 1, 3]])
         try check("ArgMax", ["axis": .int(1), "keepdims": .int(0)], [zeros([2, 5, 3])], expected: [[2, 3]])
         try check("Shape", ["start": .int(-2)], [zeros([2, 5, 3])], expected: [[2]])
+    }
+
+    /// Y and the states of RNN/GRU/LSTM, sequence-first and batch-first (`layout`), one or two directions.
+    func testRecurrentLayouts() throws {
+        let (seq, batch, input, hidden) = (3, 2, 4, 5)
+        for (op, gates, outputs) in [("RNN", 1, 2), ("GRU", 3, 2), ("LSTM", 4, 3)] {
+            for (direction, d) in [("forward", 1), ("bidirectional", 2)] {
+                let w = zeros([d, gates * hidden, input]), r = zeros([d, gates * hidden, hidden])
+                let y = [seq, d, batch, hidden], state = [d, batch, hidden]
+                try check(op, ["direction": .string(direction), "hidden_size": .int(hidden)], [zeros([seq, batch, input]), w, r],
+                          outputs: outputs, expected: [y] + Array(repeating: state, count: outputs - 1))
+                let yFirst = [batch, seq, d, hidden], stateFirst = [batch, d, hidden]
+                try check(op, ["direction": .string(direction), "layout": .int(1)], [zeros([batch, seq, input]), w, r],
+                          outputs: outputs, expected: [yFirst] + Array(repeating: stateFirst, count: outputs - 1))
+            }
+        }
     }
 }

@@ -227,3 +227,46 @@ extension NonMaxSuppression: ShapeInferable {
     /// Always `nil`: how many boxes survive depends on the scores.
     func outputShapes(_ inputs: ShapeFacts, outputCount: Int) throws -> [[Int]]? { nil }
 }
+
+extension RecurrentAttributes {
+    /// `Y` and `states` copies of the state shape (`Y_h`, and `Y_c` for LSTM), from `X` and `R`
+    /// (`[seq, batch, input]` / `[dirs, gates·H, H]`; batch first under `layout = 1`).
+    func outputShapes(x: [Int], r: [Int], states: Int) -> [[Int]]? {
+        guard x.count == 3, r.count == 3 else { return nil }
+        let seq = batchFirst ? x[1] : x[0], batch = batchFirst ? x[0] : x[1], hidden = r[2], d = directions
+        let y = batchFirst ? [batch, seq, d, hidden] : [seq, d, batch, hidden]
+        let state = batchFirst ? [batch, d, hidden] : [d, batch, hidden]
+        return [y] + [[Int]](repeating: state, count: states)
+    }
+}
+
+/// `RNN` / `GRU` / `LSTM`: `Y` and the final states, from ``RecurrentAttributes``.
+protocol RecurrentShape: ShapeInferable {
+    /// The shared attributes (direction, layout).
+    var common: RecurrentAttributes { get }
+    /// How many state outputs `run` returns (`Y_h`; LSTM also `Y_c`).
+    static var stateOutputs: Int { get }
+}
+
+extension RecurrentShape {
+    /// ``RecurrentAttributes/outputShapes(x:r:states:)``.
+    func outputShapes(_ inputs: ShapeFacts, outputCount: Int) throws -> [[Int]]? {
+        guard let x = inputs.shape(0), let r = inputs.shape(2) else { return nil }
+        return common.outputShapes(x: x, r: r, states: Self.stateOutputs)
+    }
+}
+
+extension RNN: RecurrentShape {
+    /// `Y_h`.
+    static var stateOutputs: Int { 1 }
+}
+
+extension GRU: RecurrentShape {
+    /// `Y_h`.
+    static var stateOutputs: Int { 1 }
+}
+
+extension LSTM: RecurrentShape {
+    /// `Y_h` and `Y_c`.
+    static var stateOutputs: Int { 2 }
+}
