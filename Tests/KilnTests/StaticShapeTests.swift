@@ -13,15 +13,14 @@ final class StaticShapeTests: XCTestCase {
         try ModelFixtureTests.fixtureURLs() + [fixturesDirectory.appendingPathComponent("models/dynamic/dynamic_hw.kiln")]
     }
 
-    /// Fixtures that use an op without a static shape function (Einsum) or with a data-dependent
-    /// shape (NonMaxSuppression): they keep the doubled-batch probe.
+    /// Fixtures that use an op with a data-dependent shape (NonMaxSuppression): they keep the
+    /// doubled-batch probe.
     /// `ops_shape` takes a `Range` whose bounds come from a `ReduceMin` of the input data.
-    static let probedFixtures: Set<String> = ["ops_detection.kiln", "ops_einsum_grid.kiln", "ops_shape.kiln"]
+    static let probedFixtures: Set<String> = ["ops_detection.kiln", "ops_shape.kiln"]
 
-    /// The op types whose nodes static inference may not do in a fixture, and why: no shape
-    /// function (Einsum), or a shape that depends on data (NonMaxSuppression's kept boxes; `Range`
-    /// on bounds computed from the input).
-    static let allowedUnknownOps: Set<String> = ["Einsum", "NonMaxSuppression", "Range"]
+    /// The op types whose nodes static inference may not do in a fixture, because their shape
+    /// depends on data: NonMaxSuppression's kept boxes, `Range` on bounds computed from the input.
+    static let allowedUnknownOps: Set<String> = ["NonMaxSuppression", "Range"]
 
     /// Every slot's concrete shape from running `model`'s plan on its self-test input.
     func probedShapes(_ model: Model) throws -> (inputs: [[Int]], shapes: [Int: [Int]]) {
@@ -298,5 +297,22 @@ final class StaticShapeTests: XCTestCase {
                           outputs: outputs, expected: [yFirst] + Array(repeating: stateFirst, count: outputs - 1))
             }
         }
+    }
+
+    /// Einsum: explicit and implicit outputs, one and two operands, ellipsis dims that broadcast.
+    func testEinsum() throws {
+        func einsum(_ equation: String, _ shapes: [[Int]], _ expected: [Int], line: UInt = #line) throws {
+            try check("Einsum", ["equation": .string(equation)], shapes.map { zeros($0) }, expected: [expected], line: line)
+        }
+        try einsum("ij,jk->ik", [[2, 3], [3, 4]], [2, 4])
+        try einsum("ij->ji", [[2, 3]], [3, 2])
+        try einsum("ij->", [[2, 3]], [])
+        try einsum("ij,jk", [[2, 3], [3, 4]], [2, 4])                       // implicit: letters used once
+        try einsum("kj,ji", [[4, 3], [3, 2]], [2, 4])                       // implicit output is sorted: i, k
+        try einsum("bhid,bhjd->bhij", [[2, 3, 4, 5], [2, 3, 6, 5]], [2, 3, 4, 6])
+        try einsum("...ij,...jk->...ik", [[2, 1, 3, 4], [5, 4, 6]], [2, 5, 3, 6])
+        try einsum("...ij,jk", [[1, 3, 4], [4, 2]], [1, 3, 2])              // implicit with ellipsis
+        try einsum("i,j->ij", [[3], [4]], [3, 4])
+        XCTAssertThrowsError(try staticShapes("Einsum", ["equation": .string("ij,jk->ik")], [zeros([2, 3]), zeros([4, 4])]))
     }
 }

@@ -270,3 +270,39 @@ extension LSTM: RecurrentShape {
     /// `Y_h` and `Y_c`.
     static var stateOutputs: Int { 2 }
 }
+
+extension Einsum: ShapeInferable {
+    /// Each output subscript's size: a letter's from the operands that carry it (they must agree),
+    /// the ellipsis dims as the broadcast of every operand's ellipsis dims (aligned from the right).
+    /// Without `->` the output is the ellipsis dims, then the letters used once, alphabetically.
+    func outputShapes(_ inputs: ShapeFacts, outputCount: Int) throws -> [[Int]]? {
+        guard inputs.count == operands.count else { return nil }
+        func fail(_ reason: String) -> KilnError { .invalidArgument(op: Self.opType, node: nil, reason: reason) }
+        var letterSizes: [Character: Int] = [:], uses: [Character: Int] = [:]
+        var ellipsis: [Int] = []
+        for (k, term) in operands.enumerated() {
+            guard let shape = inputs.shape(k) else { return nil }
+            let explicit = term.filter { $0 != "." }.count
+            guard term.contains(".") ? shape.count >= explicit : shape.count == explicit else {
+                throw fail("operand \(k) does not fit shape \(shape)")
+            }
+            var axis = 0
+            for c in term {
+                if c == "." {
+                    let n = shape.count - explicit
+                    ellipsis = try Shape.broadcast(ellipsis, Array(shape[axis ..< axis + n]), op: Self.opType)
+                    axis += n
+                    continue
+                }
+                if let size = letterSizes[c], size != shape[axis] { throw fail("'\(c)' is \(shape[axis]) in operand \(k) but \(size) elsewhere") }
+                letterSizes[c] = shape[axis]
+                uses[c, default: 0] += 1
+                axis += 1
+            }
+        }
+        guard let explicitOutput else {
+            return [ellipsis + uses.filter { $0.value == 1 }.keys.sorted().map { letterSizes[$0]! }]
+        }
+        return [explicitOutput.flatMap { $0 == "." ? ellipsis : [letterSizes[$0]!] }]
+    }
+}
