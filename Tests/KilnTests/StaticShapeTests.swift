@@ -41,7 +41,7 @@ final class StaticShapeTests: XCTestCase {
 
     /// Every node of every fixture, including the fixtures that fall back to probing: static
     /// inference, with the observed shapes substituted only at nodes it cannot do (whose op types
-    /// must be in ``allowedUnknownOps``), gives every value the shape the run gave it.
+    /// must be in ``allowedUnknownOps``), gives every value the shape the run gave it. Exact equality.
     func testEveryShapeFunctionOnEveryFixtureMatchesTheRun() throws {
         var substitutedTypes = Set<String>()
         for url in try Self.modelURLs() {
@@ -64,7 +64,7 @@ final class StaticShapeTests: XCTestCase {
     /// For every fixture, optimized or not: the shapes with static inference (checked by one probe)
     /// equal the shapes from probing alone (forced with `staticShapes = false`), value by value,
     /// symbols included; no static shape disagrees with the probe; and exactly the fixtures in
-    /// ``probedFixtures`` fall back to probing.
+    /// ``probedFixtures`` fall back to probing. Exact equality (`[Dim]`).
     func testStaticShapesEqualProbedShapesOnEveryFixture() throws {
         let urls = try Self.modelURLs()
         XCTAssertGreaterThanOrEqual(urls.count, 10)
@@ -92,7 +92,7 @@ final class StaticShapeTests: XCTestCase {
     }
 
     /// A CNN loads with one probe run (the self-test, as the end-to-end check) instead of two, and
-    /// still gets `N`-symbolic shapes; forcing probing takes two runs.
+    /// still gets `N`-symbolic shapes; forcing probing takes two runs. Exact counts.
     func testCNNLoadsWithExactlyOneProbeRun() throws {
         for file in ["tiny_resnet.kiln", "efficientnet_lite0.kiln", "tiny_vit.kiln"] {
             let url = fixturesDirectory.appendingPathComponent("models/\(file)")
@@ -108,7 +108,7 @@ final class StaticShapeTests: XCTestCase {
     }
 
     /// `Shape → Gather → Unsqueeze → Concat → Reshape` on a symbolic batch: the target is computed
-    /// by running the tiny nodes, so static inference covers it and finds `3·N`.
+    /// by running the tiny nodes, so static inference covers it and finds `3·N`. Exact equality.
     func testComputedReshapeTargetIsPropagated() throws {
         var w = ArtifactWriter()
         w.inputs = [ValueInfo(name: "x", dtype: .float32, shape: [.symbol("N"), .fixed(3), .fixed(5)])]
@@ -168,6 +168,7 @@ final class StaticShapeTests: XCTestCase {
 
     func zeros(_ shape: [Int]) -> Tensor { try! Tensor(zeros: shape) }
 
+    /// Reshape: `0` copies, `-1` infers, `allowzero`; an unknown target gives `nil`. Exact equality.
     func testReshapeWithZeroAndMinusOne() throws {
         let x = zeros([2, 3, 4])
         try check("Reshape", [x, i64([0, -1])], known: [1], expected: [[2, 12]])
@@ -180,6 +181,7 @@ final class StaticShapeTests: XCTestCase {
         XCTAssertThrowsError(try staticShapes("Reshape", [x, i64([5, -1])], known: [1]))
     }
 
+    /// Slice: negative and clamped bounds, negative steps, the opset-1 attribute form, step 0. Exact equality.
     func testSliceWithNegativeClampedBoundsAndSteps() throws {
         let x = zeros([10, 20])
         let big = Int(Int64.max)
@@ -192,6 +194,7 @@ final class StaticShapeTests: XCTestCase {
         XCTAssertNil(try staticShapes("Slice", [x, i64([0]), i64([5]), i64([0])], known: [1, 2]))
     }
 
+    /// Multidirectional broadcasting of two and three inputs, and a pair that does not broadcast. Exact equality.
     func testBroadcasting() throws {
         try check("Add", [zeros([3, 1, 5]), zeros([4, 1])], expected: [[3, 4, 5]])
         try check("Mul", [zeros([2, 3]), zeros([])], expected: [[2, 3]])
@@ -201,6 +204,7 @@ final class StaticShapeTests: XCTestCase {
         XCTAssertThrowsError(try staticShapes("Add", [zeros([3]), zeros([4])]))
     }
 
+    /// Conv and pools: `auto_pad` SAME_UPPER, asymmetric pads, dilations, groups, 1-D, `ceil_mode`. Exact equality.
     func testConvAndPoolWindows() throws {
         let x = zeros([1, 2, 7, 7]), w = zeros([4, 2, 3, 3])
         try check("Conv", ["auto_pad": .string("SAME_UPPER"), "strides": .ints([2, 2])], [x, w], expected: [[1, 4, 4, 4]])
@@ -216,6 +220,7 @@ final class StaticShapeTests: XCTestCase {
     }
 
     /// The planned Conv (packed weights) with a residual fused as input 3, same-shape and broadcast.
+    /// Exact equality.
     func testPlannedConvWithResidual() throws {
         let conv = try Conv(attributes: Attributes(op: "Conv", node: "c", ["pads": .ints([1, 1, 1, 1])]))
         let w = zeros([4, 2, 3, 3])
@@ -230,6 +235,7 @@ final class StaticShapeTests: XCTestCase {
         XCTAssertEqual(ran.map(\.shape), [[2, 4, 5, 5]])
     }
 
+    /// Resize by scales (floor), by sizes, with `axes`, in the opset-10 form; Upsample. Exact equality.
     func testResizeWithScalesOrSizes() throws {
         let x = zeros([1, 3, 5, 7])
         let empty = zeros([0])
@@ -244,6 +250,7 @@ final class StaticShapeTests: XCTestCase {
         try check("Upsample", [x, up], known: [1], expected: [[1, 3, 10, 14]])
     }
 
+    /// Concat on a negative axis with an empty piece; Split by `num_outputs` (last piece smaller), by input, by attribute. Exact equality.
     func testConcatAndSplit() throws {
         try check("Concat", ["axis": .int(-1)], [zeros([2, 3]), zeros([2, 1]), zeros([2, 0])], expected: [[2, 4]])
         XCTAssertThrowsError(try staticShapes("Concat", ["axis": .int(1)], [zeros([2, 3]), zeros([3, 1])]))
@@ -254,6 +261,7 @@ final class StaticShapeTests: XCTestCase {
         XCTAssertNil(try staticShapes("Split", ["axis": .int(0)], [x, i64([2, 5])]))
     }
 
+    /// Squeeze/Unsqueeze with axes as attribute (opset 11) and as input (opset 13), and Squeeze without axes. Exact equality.
     func testSqueezeAndUnsqueezeByOpsetForm() throws {
         let x = zeros([1, 3, 1, 2])
         try check("Squeeze", ["axes": .ints([0, -2])], [x], expected: [[3, 2]])    // opset 11: attribute
@@ -265,6 +273,7 @@ final class StaticShapeTests: XCTestCase {
         XCTAssertNil(try staticShapes("Unsqueeze", [zeros([3, 2]), i64([1])]))
     }
 
+    /// Ops whose shape needs an input value (TopK, Expand, Tile, ConstantOfShape, Pad, Range), and reductions. Exact equality.
     func testValueDependentOps() throws {
         let x = zeros([2, 5])
         try check("TopK", ["axis": .int(1)], [x, i64([3])], known: [1], outputs: 2, expected: [[2, 3], [2, 3]])
@@ -283,7 +292,8 @@ final class StaticShapeTests: XCTestCase {
         try check("Shape", ["start": .int(-2)], [zeros([2, 5, 3])], expected: [[2]])
     }
 
-    /// Y and the states of RNN/GRU/LSTM, sequence-first and batch-first (`layout`), one or two directions.
+    /// Y and the states of RNN/GRU/LSTM, sequence-first and batch-first (`layout`), one or two
+    /// directions. Exact equality.
     func testRecurrentLayouts() throws {
         let (seq, batch, input, hidden) = (3, 2, 4, 5)
         for (op, gates, outputs) in [("RNN", 1, 2), ("GRU", 3, 2), ("LSTM", 4, 3)] {
@@ -300,6 +310,7 @@ final class StaticShapeTests: XCTestCase {
     }
 
     /// Einsum: explicit and implicit outputs, one and two operands, ellipsis dims that broadcast.
+    /// Exact equality.
     func testEinsum() throws {
         func einsum(_ equation: String, _ shapes: [[Int]], _ expected: [Int], line: UInt = #line) throws {
             try check("Einsum", ["equation": .string(equation)], shapes.map { zeros($0) }, expected: [expected], line: line)
