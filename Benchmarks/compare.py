@@ -16,7 +16,9 @@ on the same ONNX model, the same input, the same batch and the same thread count
 - tract: its Python package, which runs single-threaded, so only the 1-thread rows have it.
 
 Each measures `--iterations` runs after `--warmup` untimed runs and reports the median (p50) and p90
-in milliseconds. Every runtime except ONNX Runtime, PyTorch and Kiln is optional: if its package is
+in milliseconds. A load-time table sets Kiln's load (`load_ms` of kiln-bench: map, optimize, plan,
+prepare, infer shapes with one probe) against ONNX Runtime's InferenceSession creation, each the
+median of `--load-repeats` loads. Every runtime except ONNX Runtime, PyTorch and Kiln is optional: if its package is
 missing or the model does not convert, one line says why and its cells show "—".
 
 As a sanity check, each runtime's output on the timed input is compared with ONNX Runtime's: the
@@ -40,6 +42,7 @@ import math
 import os
 import platform
 import subprocess
+import statistics
 import sys
 import tempfile
 import time
@@ -103,15 +106,41 @@ def cpu_description():
 # input and returns the first output as a numpy array (the conversion is part of the timed call;
 # it copies at most a few thousand floats).
 
-def ort_runner(ort, onnx_path, threads, x):
+def ort_session(ort, onnx_path, threads):
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads
     so.inter_op_num_threads = 1
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    sess = ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"])
+
+
+def ort_runner(ort, onnx_path, threads, x):
+    sess = ort_session(ort, onnx_path, threads)
     input_name, output_name = sess.get_inputs()[0].name, sess.get_outputs()[0].name
     feed = {input_name: x}
     return (lambda: sess.run(None, feed)[0]), input_name, output_name
+
+
+def ort_load_ms(ort, onnx_path, threads, repeats):
+    """Median wall time of creating the InferenceSession (same options as ort_runner): ORT's
+    load time, to set against kiln-bench's `load_ms` (map, optimize, plan, prepare, probe)."""
+    samples = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        sess = ort_session(ort, onnx_path, threads)
+        samples.append((time.perf_counter() - t0) * 1e3)
+        del sess
+    return statistics.median(samples)
+
+
+def kiln_load_ms(kiln_bench, kiln_path, threads, repeats):
+    """Median of kiln-bench's `load_ms` over `repeats` fresh processes (one load each)."""
+    samples = []
+    for _ in range(repeats):
+        out = subprocess.run([kiln_bench, kiln_path, "--threads", str(threads), "--iterations", "1", "--warmup", "0", "--json"],
+                             check=True, capture_output=True, text=True).stdout
+        samples.append(json.loads(out)["load_ms"])
+    return statistics.median(samples)
 
 
 def torch_runner(torch, model, threads, x):
@@ -252,6 +281,8 @@ def main():
     ap.add_argument("--workdir", default=None, help="keep exported and converted models here")
     ap.add_argument("--reuse", default=None,
                     help="directory with <model>.onnx and <model>.kiln exported earlier (linked, never written)")
+    ap.add_argument("--load-repeats", type=int, default=5,
+                    help="loads per model and thread count for the load-time table (median reported)")
     ap.add_argument("--peers", default=",".join(PEERS),
                     help=f"optional runtimes to measure besides Kiln, ORT and PyTorch (default: {','.join(PEERS)})")
     args = ap.parse_args()
@@ -335,6 +366,8 @@ def main():
             k = json.loads(out)
             kiln_info = {"kernels": k.get("kernels", "?"), "blas": k.get("blas", "?")}
             row.update(kiln=(k["p50_ms"], k["p90_ms"]), gflops=k["gflops"], arena=k.get("arena_bytes", 0) / 1e6)
+            row["kiln_load"] = kiln_load_ms(args.kiln_bench, kiln_path, n, args.load_repeats)
+            row["ort_load"] = ort_load_ms(ort, onnx_path, n, args.load_repeats)
 
             # ONNX Runtime: the reference for the ratios and the output differences.
             run, input_name, output_name = ort_runner(ort, onnx_path, n, xn)
@@ -399,6 +432,16 @@ def print_report(args, rows, diffs, wanted, modules, kiln_info, ov_default_preci
         peer_ratios = [r["kiln"][0] / r[key][0] for r in rows if key in r]
         if peer_ratios:
             print(f"Kiln/{title} geometric mean over {len(peer_ratios)} cases: {geomean(peer_ratios):.2f}")
+
+    print()
+    print(f"Load time, median of {args.load_repeats} loads, ms: Kiln = kiln-bench `load_ms` (map the file, optimize, "
+          "plan, pack weights, infer shapes with the one self-test probe), each in a fresh process; "
+          "ORT = InferenceSession creation with the options above:")
+    print()
+    print("| model | threads | Kiln load | ORT session creation | Kiln/ORT |")
+    print("| --- | --- | --- | --- | --- |")
+    for r in rows:
+        print(f"| {r['model']} | {r['threads']} | {r['kiln_load']:.1f} | {r['ort_load']:.1f} | {r['kiln_load'] / r['ort_load']:.2f} |")
 
     print()
     print("Output vs ONNX Runtime on the same input: max |difference| (relative to max |ORT output|):")

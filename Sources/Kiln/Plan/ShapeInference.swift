@@ -1,15 +1,26 @@
+import Foundation
+
 /// Shapes of every value of a planned graph, with the batch as a symbol.
 ///
-/// Kiln infers shapes by *probing* rather than by per-op shape functions: at load, the plan runs on
-/// the artifact's self-test input (or zeros when there is none and only the batch is symbolic), and
-/// again with the batch doubled. A dim equal in both runs is fixed; a dim that doubles is `k·N`;
-/// anything else is unknown (`?`). Other input symbols (an image's height and width) are not
-/// tracked: dims that depend on them come out as their size at the self-test input, which the
-/// exporter chooses so that the model runs (a probe with 1 in their place would fail on a 3×3
-/// pool or a concat of strided branches). Probing uses the same kernels that will run, so every op and
-/// every shape computation (Shape → Gather → Concat → Reshape chains included) is covered, and a
-/// graph that cannot run at all fails at load instead of on its first request. The first probe also
-/// records the memory pattern and touches the mapped weights, so the first real request is fast.
+/// Kiln infers shapes *statically* and checks them with *one* probe. At load, the ops' shape
+/// functions (``ShapeInferable``, `Plan/Shapes/`) give every value's concrete shape for the probe's
+/// input shapes and again with the batch doubled, in microseconds; a dim equal in both is fixed, a
+/// dim that doubles is `k·N`, anything else is unknown (`?`). Then the plan runs once on the
+/// artifact's self-test input (or zeros when there is none and only the batch is symbolic), and the
+/// static shapes must equal the shapes that run produced, value by value. That probe stays: it
+/// validates the graph end to end with the kernels that will serve requests (a graph that cannot run
+/// fails at load, not on its first request), records the memory pattern and touches the mapped
+/// weights, so the first real request is fast.
+///
+/// When static inference cannot finish — an op without a shape function, a shape that depends on
+/// data (`NonMaxSuppression`, `TopK` with a computed `k`), a `Reshape` target that is not known — the
+/// batch is doubled and the plan probed a second time, as before static shapes existed. A mismatch
+/// between static and probed shapes is a bug in a shape function: the probed shapes win, the
+/// mismatch is recorded in ``Report/mismatches`` (the tests fail on it) and printed in debug builds.
+///
+/// Other input symbols (an image's height and width) are not tracked: dims that depend on them come
+/// out as their size at the self-test input, which the exporter chooses so that the model runs (a
+/// probe with 1 in their place would fail on a 3×3 pool or a concat of strided branches).
 struct ShapeInference {
     /// The batch symbol: the symbolic dim at axis 0 of the first input, if any.
     static func batchSymbol(_ inputs: [ValueInfo]) -> String? {
@@ -17,11 +28,36 @@ struct ShapeInference {
         return s
     }
 
-    /// Infers value shapes, or returns `nil` when the model cannot be probed (non-batch symbolic
-    /// dims without a self-test input, or a zero-input probe that fails).
+    /// How shapes were inferred at load, for tests and diagnostics.
+    struct Report: Sendable {
+        /// Where the shapes came from.
+        enum Source: Sendable, Equatable {
+            /// Static shape functions, equal to the one probe's shapes.
+            case staticChecked
+            /// Probing (static inference gave up, was disabled, or disagreed).
+            case probed
+        }
+        /// Where the shapes came from.
+        var source: Source = .probed
+        /// Inferences run at load for shapes (1 when static shapes were used, 2 with a symbolic
+        /// batch otherwise).
+        var probeRuns = 0
+        /// Why static inference gave up, if it did.
+        var staticFailure: String?
+        /// Values whose static shape differs from the probed one (`name: static vs probed`); a
+        /// non-empty list is a bug in a shape function.
+        var mismatches: [String] = []
+    }
+
+    /// Infers value shapes; `nil` when the model cannot be probed (non-batch symbolic dims without a
+    /// self-test input, or a zero-input probe that fails).
+    /// - Parameter useStaticShapes: `false` forces the doubled-batch probe (tests compare the two).
+    /// - Returns: The shapes by value name, and how they were obtained.
     /// - Throws: What the executor throws when the probe uses the stored self-test input (the
     ///   reference framework ran that input, so Kiln must too).
-    static func infer(plan: ExecutionPlan, artifact: Artifact, pool: ThreadPool, memory: MemoryPlanner?) throws -> [String: [Dim]]? {
+    static func infer(plan: ExecutionPlan, artifact: Artifact, pool: ThreadPool, memory: MemoryPlanner?,
+                      useStaticShapes: Bool = true) throws -> (shapes: [String: [Dim]]?, report: Report) {
+        var report = Report()
         var base: [Tensor] = []
         var fromSelfTest = false
         if let spec = artifact.selfTest, spec.inputs.count == plan.inputs.count,
@@ -37,7 +73,7 @@ struct ShapeInference {
                     switch d {
                     case .fixed(let n): shape.append(n)
                     case .symbol(let s):
-                        guard axis == 0, s == batch else { return nil }
+                        guard axis == 0, s == batch else { return (nil, report) }
                         shape.append(1)
                     }
                 }
@@ -46,6 +82,7 @@ struct ShapeInference {
         }
         let executor = Executor(plan: plan, pool: pool, memory: memory)
         func probe(_ inputs: [Tensor]) throws -> [Int: [Int]] {
+            report.probeRuns += 1
             var shapes: [Int: [Int]] = [:]
             for (slot, t) in plan.constants { shapes[slot] = t.shape }
             for (i, input) in plan.inputs.enumerated() { shapes[input.slot] = inputs[i].shape }
@@ -56,18 +93,50 @@ struct ShapeInference {
             }
             return shapes
         }
+        let batch = batchSymbol(plan.inputs.map(\.info))
+        // Double the batch of every input whose axis 0 is the batch symbol.
+        func isBatched(_ info: ValueInfo) -> Bool {
+            guard let batch, case .symbol(let s)? = info.shape.first else { return false }
+            return s == batch
+        }
+        let baseShapes = base.map(\.shape)
+        let doubledShapes = zip(plan.inputs, baseShapes).map { input, s in
+            isBatched(input.info) && !s.isEmpty ? [s[0] * 2] + s.dropFirst() : s
+        }
+        // Static shapes at the probe's batch and at twice it (microseconds), checked against one probe.
+        var staticFirst: [Int: [Int]]? = nil, staticSecond: [Int: [Int]]? = nil
+        if useStaticShapes {
+            do {
+                staticFirst = try StaticShapeInference.shapes(plan: plan, inputShapes: baseShapes)
+                if batch != nil { staticSecond = try StaticShapeInference.shapes(plan: plan, inputShapes: doubledShapes) }
+            } catch {
+                report.staticFailure = "\(error)"
+                staticFirst = nil
+            }
+        } else {
+            report.staticFailure = "static shape inference disabled"
+        }
         let first: [Int: [Int]]
         do { first = try probe(base) } catch {
             if fromSelfTest { throw error }
-            return nil
+            return (nil, report)
+        }
+        if let staticFirst {
+            report.mismatches = mismatches(plan: plan, static: staticFirst, probed: first)
+            if report.mismatches.isEmpty {
+                report.source = .staticChecked
+            } else {
+                #if DEBUG
+                FileHandle.standardError.write(Data("Kiln: static shapes disagree with the probe (a bug; falling back to probing): \(report.mismatches.prefix(5))\n".utf8))
+                #endif
+            }
         }
         var second: [Int: [Int]]? = nil
-        let batch = batchSymbol(plan.inputs.map(\.info))
-        if let batch {
-            // Double the batch of every input whose axis 0 is the batch symbol, repeating its rows.
+        if report.source == .staticChecked {
+            second = staticSecond
+        } else if batch != nil {
             let doubled: [Tensor] = try zip(plan.inputs, base).map { input, t in
-                guard case .symbol(let s)? = input.info.shape.first, s == batch, t.rank > 0 else { return t }
-                return try repeatRows(t)
+                isBatched(input.info) && t.rank > 0 ? try repeatRows(t) : t
             }
             second = try? probe(doubled)
         }
@@ -92,6 +161,19 @@ struct ShapeInference {
                 }
                 return .symbol("?")
             }
+        }
+        return (result, report)
+    }
+
+    /// The values whose statically inferred shape differs from the probed one (or that only one of
+    /// the two has), described as `name: static vs probed`.
+    static func mismatches(plan: ExecutionPlan, static inferred: [Int: [Int]], probed: [Int: [Int]]) -> [String] {
+        var names: [Int: String] = [:]
+        for (name, slot) in plan.slots { names[slot] = name }
+        var result: [String] = []
+        for slot in Set(inferred.keys).union(probed.keys).sorted() where inferred[slot] != probed[slot] {
+            let describe = { (s: [Int]?) in s.map { "\($0)" } ?? "none" }
+            result.append("\(names[slot] ?? "slot \(slot)"): static \(describe(inferred[slot])) vs probed \(describe(probed[slot]))")
         }
         return result
     }

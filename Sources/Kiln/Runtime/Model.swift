@@ -24,9 +24,14 @@ public final class Model: Sendable {
         public var verifyDataHash: Bool
         /// Reuse one planned arena per inference instead of allocating each intermediate.
         public var memoryPlanning: Bool
-        /// Probe the plan at load (self-test input, then doubled batch) to infer every value's
-        /// shape, validate the graph end to end and warm the memory plan. Costs two inferences at load.
+        /// Infer every value's shape at load: statically, from the ops' shape functions (at the
+        /// probe's batch and at twice it), checked against one probe run on the self-test input that
+        /// also validates the graph end to end and warms the memory plan. Costs one inference at
+        /// load; two for a model that static inference does not cover (an op without a shape
+        /// function, a data-dependent shape), which is probed again with the batch doubled.
         public var inferShapes: Bool
+        /// Use static shape functions (`false`: probe twice, as before they existed). A test hook.
+        var staticShapes = true
         /// The kernel variant to prepare and run with; `nil` for the process default
         /// (``KernelDispatch/defaultISA``: ``KernelDispatch/preferredISA``, or `KILN_ISA`). A variant the
         /// CPU lacks falls back to the best supported one below it.
@@ -80,16 +85,29 @@ public final class Model: Sendable {
         plan = try ExecutionPlan(graph: graph, registry: registry, kernels: KernelDispatch.table(options.isa ?? KernelDispatch.defaultISA))
         pool = ThreadPool(threads: options.threads)
         memory = options.memoryPlanning ? MemoryPlanner() : nil
-        valueShapes = options.inferShapes
-            ? try ShapeInference.infer(plan: plan, artifact: artifact, pool: pool, memory: memory) : nil
+        if options.inferShapes {
+            let (shapes, report) = try ShapeInference.infer(plan: plan, artifact: artifact, pool: pool, memory: memory,
+                                                            useStaticShapes: options.staticShapes)
+            valueShapes = shapes
+            shapeReport = report
+        } else {
+            valueShapes = nil
+            shapeReport = nil
+        }
     }
 
     /// The shape of every value of the optimized graph (graph inputs, node outputs, constants), with
     /// the batch as a symbol (`N`, `49·N`) and `?` for dims that are not a multiple of it; `nil`
-    /// when shapes were not inferred (see ``Options/inferShapes``). Other input symbols (an image's
+    /// when shapes were not inferred (see ``Options/inferShapes``). They come from static shape
+    /// functions checked against one probe run, or from probing at two batch sizes for a model the
+    /// shape functions do not cover (see `ShapeInference`). Other input symbols (an image's
     /// `height` and `width`) are not tracked: the dims that depend on them are the sizes they have
-    /// at the self-test input, which is what load-time probing runs.
+    /// at the self-test input, which is what the load-time probe runs.
     public let valueShapes: [String: [Dim]]?
+
+    /// How ``valueShapes`` were obtained (static or probed, probe runs, mismatches); `nil` without
+    /// shape inference.
+    let shapeReport: ShapeInference.Report?
 
     /// The optimized graph's nodes in execution order: name, op type, inputs and outputs.
     public var plannedNodes: [NodeDef] { plan.graph.nodes }
