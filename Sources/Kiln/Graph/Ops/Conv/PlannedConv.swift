@@ -253,44 +253,51 @@ struct PlannedConv: Operator {
 
     // MARK: Winograd F(4,3)
 
+    /// `G·(a, b, c)ᵀ` for F(4,3)'s `G` = [[1/4, 0, 0], [−1/6, −1/6, −1/6], [−1/6, 1/6, −1/6],
+    /// [1/24, 1/12, 1/6], [1/24, −1/12, 1/6], [0, 0, 1]], factored: 10 operations instead of 18
+    /// multiply-adds.
+    @inline(__always)
+    fileprivate static func winogradG(_ a: Double, _ b: Double, _ c: Double) -> (Double, Double, Double, Double, Double, Double) {
+        let s = a + c, u = a * (1.0 / 24) + c * (1.0 / 6), v = b * (1.0 / 12)
+        return (a * 0.25, (s + b) * (-1.0 / 6), (s - b) * (-1.0 / 6), u + v, u - v, c)
+    }
+
     /// `U = G·g·Gᵀ` for every (output, input) channel pair of `w` (`[M, C, 3, 3]`), computed in
-    /// double precision and packed per position ξ as the A operand of the 36 GEMMs.
+    /// double precision and written straight into the packed A operands of the 36 GEMMs (one per
+    /// position ξ, `gemm_packA_f32`'s layout): no intermediate `[36 × M × C]` copy, which cost more
+    /// in page faults and a second pass than the arithmetic.
     fileprivate static func winogradFilters(_ w: Tensor, packedPerXi: Int) throws -> Tensor {
         let m = w.shape[0], c = w.shape[1]
-        let g: [[Double]] = [[1.0 / 4, 0, 0], [-1.0 / 6, -1.0 / 6, -1.0 / 6], [-1.0 / 6, 1.0 / 6, -1.0 / 6],
-                             [1.0 / 24, 1.0 / 12, 1.0 / 6], [1.0 / 24, -1.0 / 12, 1.0 / 6], [0, 0, 1]]
-        // u[ξ][o·C + i]: the 36 matrices of [M × C], row-major.
-        var u = [Float](repeating: 0, count: 36 &* m &* c)
-        let src = w.pointer(Float.self)
-        let g0 = g.map { $0[0] }, g1 = g.map { $0[1] }, g2 = g.map { $0[2] }
-        u.withUnsafeMutableBufferPointer { ub in
-            let up = ub.baseAddress!
-            withUnsafeTemporaryAllocation(of: Double.self, capacity: 18) { tb in
-                let t = tb.baseAddress!
-                for o in 0..<m {
-                    for i in 0..<c {
-                        let f = src + (o &* c &+ i) &* 9
-                        // t = G·f (6×3), then U = t·Gᵀ (6×6).
-                        for col in 0..<3 {
-                            let f0 = Double(f[col]), f1 = Double(f[3 &+ col]), f2 = Double(f[6 &+ col])
-                            for r in 0..<6 { t[r &* 3 &+ col] = g0[r] * f0 + g1[r] * f1 + g2[r] * f2 }
-                        }
-                        let base = o &* c &+ i
-                        for r in 0..<6 {
-                            let t0 = t[r &* 3], t1 = t[r &* 3 &+ 1], t2 = t[r &* 3 &+ 2]
-                            for col in 0..<6 {
-                                up[(r &* 6 &+ col) &* m &* c &+ base] = Float(t0 * g0[col] + t1 * g1[col] + t2 * g2[col])
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        let mPad = (m &+ gemmMR &- 1) / gemmMR &* gemmMR
         var packed = try Tensor(uninitialized: [max(1, 36 &* packedPerXi)], dtype: .float32)
         let dst = packed.mutablePointer(Float.self)
-        u.withUnsafeBufferPointer { up in
-            for xi in 0..<36 {
-                gemm_packA_f32(up.baseAddress! + xi &* m &* c, lda: max(c, 1), m: m, k: c, into: dst + xi &* packedPerXi)
+        // Rows past M in the last panel are zero.
+        if mPad != m { dst.update(repeating: 0, count: max(1, 36 &* packedPerXi)) }
+        let src = w.pointer(Float.self)
+        for o in 0..<m {
+            let panel = o / gemmMR, lane = o &- panel &* gemmMR
+            var k0 = 0
+            while k0 < c {
+                let kc = min(gemmKC, c &- k0)
+                // (o, i) of every ξ: chunk k0, panel `panel`, row i − k0, lane o mod MR.
+                var out = dst + (k0 &* mPad &+ panel &* gemmMR &* kc &+ lane)
+                for i in k0..<(k0 &+ kc) {
+                    let f = src + (o &* c &+ i) &* 9
+                    // t = G·f (6×3, by columns), then each row of t times Gᵀ gives a row of U (6×6).
+                    let c0 = winogradG(Double(f[0]), Double(f[3]), Double(f[6]))
+                    let c1 = winogradG(Double(f[1]), Double(f[4]), Double(f[7]))
+                    let c2 = winogradG(Double(f[2]), Double(f[5]), Double(f[8]))
+                    @inline(__always) func row(_ r: Int, _ t0: Double, _ t1: Double, _ t2: Double) {
+                        let x = winogradG(t0, t1, t2)
+                        let q = out + r &* 6 &* packedPerXi
+                        q[0] = Float(x.0); q[packedPerXi] = Float(x.1); q[2 &* packedPerXi] = Float(x.2)
+                        q[3 &* packedPerXi] = Float(x.3); q[4 &* packedPerXi] = Float(x.4); q[5 &* packedPerXi] = Float(x.5)
+                    }
+                    row(0, c0.0, c1.0, c2.0); row(1, c0.1, c1.1, c2.1); row(2, c0.2, c1.2, c2.2)
+                    row(3, c0.3, c1.3, c2.3); row(4, c0.4, c1.4, c2.4); row(5, c0.5, c1.5, c2.5)
+                    out += gemmMR
+                }
+                k0 &+= kc
             }
         }
         return packed
