@@ -19,4 +19,12 @@ int kiln_cpu_amd_family(void);
 /// The CPU's brand string (e.g. "AMD EPYC 9R14"), NUL-terminated, into `out` (at least 49 bytes).
 void kiln_cpu_brand(char *out);
 
+/// A spin-wait hint (x86 `pause`): a polling thread yields the core's execution resources to its
+/// SMT sibling, which on a 2-vCPU VM is often the thread doing the work being waited for.
+static inline void kiln_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
 #endif
