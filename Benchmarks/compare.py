@@ -67,7 +67,14 @@ def percentile(samples, p):
     return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
 
 
+# Seconds to wait before timing a runtime: the previous runtime's idle threads (OpenMP, TBB, ORT's
+# intra-op pool) keep spinning for a while after their last run, and on 2 vCPUs that are one core's
+# SMT threads a spinner takes a large share of the next runtime's core.
+SETTLE_SECONDS = 1.0
+
+
 def time_fn(fn, warmup, iterations):
+    time.sleep(SETTLE_SECONDS)
     for _ in range(warmup):
         fn()
     samples = []
@@ -360,6 +367,7 @@ def main():
             row = dict(model=name, threads=n)
 
             # Kiln (separate process: its own thread pool, nothing shared with this interpreter).
+            time.sleep(SETTLE_SECONDS)
             out = subprocess.run([args.kiln_bench, kiln_path, "--threads", str(n), "--batch", str(args.batch),
                                   "--iterations", str(args.iterations), "--warmup", str(args.warmup), "--json"],
                                  check=True, capture_output=True, text=True).stdout
