@@ -22,6 +22,43 @@ static void kiln_png_set_message(char *message, size_t capacity, const char *tex
     snprintf(message, capacity, "%s", text);
 }
 
+/// Walks the chunk layout before libpng sees the data. libpng buffers an ancillary chunk (eXIf,
+/// iCCP, text) whole, allocating the length its header declares before reading it, and this
+/// libpng sets no cap: a 276-byte file declaring a 512 MB eXIf chunk made it allocate 512 MB
+/// (fuzz-image, Fuzz/regressions/image/png_exif_512mb.png). A chunk that runs past the end of the
+/// data is reported here as truncated at its header, before anything is allocated; walking stops
+/// at IEND (trailing bytes are libpng's business, as before).
+static int kiln_png_check_chunks(const unsigned char *data, size_t size, kiln_image_info *result,
+                                 char *message, size_t capacity) {
+    size_t pos = 8;
+    while (size - pos >= 8) {
+        const unsigned char *p = data + pos;
+        unsigned long length = ((unsigned long)p[0] << 24) | ((unsigned long)p[1] << 16) |
+                               ((unsigned long)p[2] << 8) | (unsigned long)p[3];
+        char type[5] = {0};
+        for (int k = 0; k < 4; k++) type[k] = (p[4 + k] >= 32 && p[4 + k] < 127) ? (char)p[4 + k] : '?';
+        if (length > 0x7ffffffful) {
+            char text[160];
+            snprintf(text, sizeof text, "chunk '%s' at byte %zu declares %lu bytes (the PNG limit is 2^31 - 1)",
+                     type, pos, length);
+            kiln_png_set_message(message, capacity, text);
+            result->error_offset = (int64_t)pos;
+            return KILN_IMAGE_ERR_CORRUPT;
+        }
+        if (length + 12 > size - pos) {
+            char text[160];
+            snprintf(text, sizeof text, "chunk '%s' at byte %zu declares %lu bytes of data; the stream ends %zu bytes later",
+                     type, pos, length, size - pos - 8);
+            kiln_png_set_message(message, capacity, text);
+            result->error_offset = (int64_t)pos;
+            return KILN_IMAGE_ERR_TRUNCATED;
+        }
+        if (memcmp(p + 4, "IEND", 4) == 0) break;
+        pos += 12 + length;
+    }
+    return KILN_IMAGE_OK;
+}
+
 static void kiln_png_read(png_structp png, png_bytep out, size_t length) {
     kiln_png_io *io = (kiln_png_io *)png_get_io_ptr(png);
     if (length > io->size - io->position) {
@@ -108,6 +145,8 @@ static int kiln_png_run(const uint8_t *data, size_t size, int32_t trns_to_alpha,
         kiln_png_set_message(message, capacity, size < 8 ? "stream ends inside the signature" : "not a PNG signature");
         return size < 8 ? KILN_IMAGE_ERR_TRUNCATED : KILN_IMAGE_ERR_CORRUPT;
     }
+    int chunks = kiln_png_check_chunks(data, size, result, message, capacity);
+    if (chunks != KILN_IMAGE_OK) return chunks;
     kiln_png_io io;
     memset(&io, 0, sizeof io);
     io.data = data;

@@ -107,7 +107,9 @@ final class DecodingTests: XCTestCase {
     /// Inputs the fuzzers found (Fuzz/regressions/image, docs/reliability.md), each a typed error.
     /// `jpeg_eof_in_header.jpg`, 1 kB with a broken Huffman table segment: libjpeg's memory source
     /// ran dry inside it and fed fake EOI markers, and reading on through them allocated gigabytes
-    /// before running out of data became an immediate error.
+    /// before running out of data became an immediate error. `png_exif_512mb.png`, 276 bytes whose
+    /// eXIf chunk declares 512 MB: libpng allocated the declared length before reading it; the
+    /// chunk walk now stops it at the chunk's header (byte 33), which this test checks.
     func testFuzzRegressionsAreTypedErrors() throws {
         let dir = fixturesRoot.deletingLastPathComponent().appendingPathComponent("Fuzz/regressions/image")
         let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
@@ -119,6 +121,9 @@ final class DecodingTests: XCTestCase {
                 case let .truncated(source, _, offset, _)?, let .corrupt(source, _, offset, _)?:
                     XCTAssertEqual(source, name)
                     XCTAssertTrue((0...data.count).contains(offset ?? -1), "\(name): \(error) names a byte offset in the file")
+                    if name == "png_exif_512mb.png" {
+                        XCTAssertEqual(offset, 33, "rejected at the eXIf chunk's header, before libpng allocates its declared length")
+                    }
                 default: XCTFail("\(name): \(error)")
                 }
             }
