@@ -340,7 +340,10 @@ public func gemm_micro_f32<V: KernelVector>(_ kc: Int, a: UnsafePointer<Float>, 
         kk &-= 1
     }
     let nr = 2 &* L
-    if rows == gemmMR && cols == nr {
+    if cols == nr {
+        // Full width: vector stores for the valid rows (a panel past M's last multiple of MR, e.g.
+        // rows 12..<16 of a 16-channel layer, is a third of such a layer's tiles: the scalar edge
+        // path made MobileNetV3's 16-channel 112×112 convolutions 5× slower than the full tiles).
         @inline(__always) func put(_ r: Int, _ x0: V, _ x1: V) {
             let out = c + r &* ldc
             var y0 = x0, y1 = x1
@@ -361,12 +364,17 @@ public func gemm_micro_f32<V: KernelVector>(_ kc: Int, a: UnsafePointer<Float>, 
             }
             y0.store(out); y1.store(out + L)
         }
-        put(0, c00, c01); put(1, c10, c11); put(2, c20, c21)
-        put(3, c30, c31); put(4, c40, c41); put(5, c50, c51)
+        put(0, c00, c01)
+        if rows > 1 { put(1, c10, c11) }
+        if rows > 2 { put(2, c20, c21) }
+        if rows > 3 { put(3, c30, c31) }
+        if rows > 4 { put(4, c40, c41) }
+        if rows > 5 { put(5, c50, c51) }
         return
     }
-    // Edge tile: through a small buffer, element by element.
-    withUnsafeTemporaryAllocation(of: Float.self, capacity: gemmMR &* 64) { tmp in
+    // Edge tile: through a small buffer, element by element. MR × NR floats with NR ≤ 32 (16-lane
+    // vectors): 768 bytes, under the 1 KiB below which the temporary is on the stack, not the heap.
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: gemmMR &* 32) { tmp in
         let t = tmp.baseAddress!
         c00.store(t); c01.store(t + L); c10.store(t + nr); c11.store(t + nr + L)
         c20.store(t + 2 &* nr); c21.store(t + 2 &* nr + L); c30.store(t + 3 &* nr); c31.store(t + 3 &* nr + L)
@@ -405,6 +413,28 @@ public func gemm_microNarrow_f32<V: KernelVector>(_ kc: Int, a: UnsafePointer<Fl
         let bv = V(load: bp)
         c0 = c0.fma(V(broadcast: ap[0]), bv); c1 = c1.fma(V(broadcast: ap[1]), bv); c2 = c2.fma(V(broadcast: ap[2]), bv)
         c3 = c3.fma(V(broadcast: ap[3]), bv); c4 = c4.fma(V(broadcast: ap[4]), bv); c5 = c5.fma(V(broadcast: ap[5]), bv)
+    }
+    if cols == L {
+        @inline(__always) func put(_ r: Int, _ x: V) {
+            let out = c + r &* ldc
+            var y = x
+            if accumulate { y = y + V(load: out) }
+            if final {
+                if let bias = epilogue.bias {
+                    y = y + (biasPerColumn ? V(load: bias + col0) : V(broadcast: bias[row0 &+ r]))
+                }
+                if let residual { y = y + V(load: residual + r &* epilogue.residualStride) }
+                y = epilogue.activate(y)
+            }
+            y.store(out)
+        }
+        put(0, c0)
+        if rows > 1 { put(1, c1) }
+        if rows > 2 { put(2, c2) }
+        if rows > 3 { put(3, c3) }
+        if rows > 4 { put(4, c4) }
+        if rows > 5 { put(5, c5) }
+        return
     }
     withUnsafeTemporaryAllocation(of: Float.self, capacity: gemmMR &* 16) { tmp in
         let t = tmp.baseAddress!

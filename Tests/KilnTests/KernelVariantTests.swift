@@ -31,7 +31,7 @@ final class KernelVariantTests: XCTestCase {
         var r = SeededGenerator(seed: 91)
         for (label, t) in tables {
             for i in 0..<60 {
-                let m = r.pick([1, 5, 6, 7, 13, 64, 130]), n = r.pick([1, 15, t.nr, t.nr + 1, 33, 300]), k = r.pick([0, 1, 7, 256, 257, 600])
+                let m = r.pick([1, 5, 6, 7, 13, 64, 130]), n = r.pick([1, 15, t.lanes, t.nr, t.nr + 1, t.nr + t.lanes, 33, 300]), k = r.pick([0, 1, 7, 256, 257, 600])
                 let a = r.floats(m * k), b = r.floats(k * n), bias = r.floats(max(m, n)), res = r.floats(m * n)
                 let useBias = i % 3 != 0, perColumn = i % 4 == 1, useResidual = i % 5 == 2
                 let activation: Epilogue.Activation = [.none, .relu, .clip, .hardSwish][i % 4]
@@ -246,6 +246,39 @@ final class KernelVariantTests: XCTestCase {
         }
         XCTAssertGreaterThan(depthwise, 20)
         XCTAssertGreaterThan(gemm, 40)
+    }
+
+    /// A 1×1 convolution of a one-pixel map (a squeeze-and-excitation block's) runs the
+    /// matrix–vector path over the stored weights and equals the naive convolution: channel counts
+    /// around the 32-output blocks and the vector widths, batch 1 to 3, bias or none, fused
+    /// activations, every variant, 1 and 2 threads. With a fused residual it takes the GEMM path.
+    /// Tolerance `.gemm`.
+    func testPointwiseConvOfOnePixelMatchesReference() throws {
+        var r = SeededGenerator(seed: 5150)
+        for i in 0..<24 {
+            let c = r.pick([1, 7, 16, 17, 240, 960]), m = r.pick([1, 8, 31, 33, 64, 240]), n = r.pick([1, 1, 3])
+            let x = r.tensor([n, c, 1, 1]), wt = r.tensor([m, c, 1, 1], scale: 0.5)
+            let bias = i % 4 == 0 ? nil : r.tensor([m])
+            let activation: FusedActivation = [.none, .relu, .clip(min: -0.3, max: 0.8)][i % 3]
+            let withResidual = i % 6 == 5
+            let plain = try referenceConv2D(input: x, weight: wt, bias: bias, strides: [1, 1], pads: [0, 0, 0, 0],
+                                            dilations: [1, 1], group: 1)
+            let residual = r.tensor(plain.shape)
+            let rv = try residual.scalars(as: Float.self)
+            let expected = try Tensor(shape: plain.shape, scalars: try plain.scalars(as: Float.self).enumerated().map {
+                applyActivation($0.element + (withResidual ? rv[$0.offset] : 0), activation)
+            })
+            let conv = try Conv(attributes: Attributes(op: "Conv", node: "test", [:])).fused(with: activation) as! Conv
+            for (label, t) in tables {
+                let planned = try PlannedConv(conv, weight: wt, bias: bias, kernels: t, node: "test")
+                if c > 1 { XCTAssertNotNil(planned.gemvWeight) } // one input channel is the depthwise path
+                for threads in [1, 2] {
+                    let inputs: [Tensor?] = withResidual ? [x, wt, bias, residual] : [x, wt, bias]
+                    let y = try planned.run(inputs, context: ExecutionContext(threads: threads))[0]
+                    assertClose(y, expected, .gemm, "\(label) case \(i): N\(n) C\(c) M\(m) residual \(withResidual) \(activation) threads \(threads)")
+                }
+            }
+        }
     }
 
     /// The Winograd F(4,3) path of ``PlannedConv`` (3×3, stride 1) against a float64 direct

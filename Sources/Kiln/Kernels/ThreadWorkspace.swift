@@ -15,16 +15,26 @@ enum ThreadWorkspace {
         deinit { pointer?.deallocate() }
     }
 
-    private static let key: pthread_key_t = {
+    private static func makeKey() -> pthread_key_t {
         var key = pthread_key_t()
         pthread_key_create(&key) { raw in
             if let raw { Unmanaged<Buffer>.fromOpaque(raw).release() }
         }
         return key
-    }()
+    }
+
+    private static let key = makeKey()
+    private static let tileKey = makeKey()
 
     /// This thread's buffer, at least `count` floats. Valid until the next call on this thread.
-    static func floats(_ count: Int) -> UnsafeMutablePointer<Float> {
+    static func floats(_ count: Int) -> UnsafeMutablePointer<Float> { buffer(key, count) }
+
+    /// A second per-thread buffer, for the small per-chunk scratch of a kernel that runs inside a
+    /// parallel loop whose caller holds ``floats(_:)`` (a Winograd tile's transform space): a
+    /// stack temporary over 1 KiB would be a heap allocation per chunk.
+    static func tile(_ count: Int) -> UnsafeMutablePointer<Float> { buffer(tileKey, count) }
+
+    private static func buffer(_ key: pthread_key_t, _ count: Int) -> UnsafeMutablePointer<Float> {
         let buffer: Buffer
         if let raw = pthread_getspecific(key) {
             buffer = Unmanaged<Buffer>.fromOpaque(raw).takeUnretainedValue()

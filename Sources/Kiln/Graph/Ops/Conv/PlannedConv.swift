@@ -43,6 +43,12 @@ struct PlannedConv: Operator {
     let winogradWeights: WinogradFilters?
     /// Floats of one packed `U_ξ`.
     let winogradPackedPerXi: Int
+    /// For an ungrouped 1×1 convolution: `W` as stored (`[M, C]` rows; a view of the artifact, no
+    /// copy), for the matrix–vector path when the output plane is one pixel (squeeze-and-excitation
+    /// blocks after a global pool), where the GEMM would fill one column of every micro-tile.
+    let gemvWeight: Tensor?
+    /// Multiply-adds per image below which the matrix–vector path runs on one thread.
+    static let gemvParallelThreshold = 1 << 16
 
     /// Whether Winograd is used where it applies; `KILN_WINOGRAD=0` turns it off (to compare).
     static let winogradEnabled = ProcessInfo.processInfo.environment["KILN_WINOGRAD"] != "0"
@@ -96,6 +102,7 @@ struct PlannedConv: Operator {
         } else {
             blockedFilters = nil
         }
+        gemvWeight = conv.group == 1 && !isDepthwise && area == 1 ? w : nil
         if isDepthwise {
             weights = w
             packedPerGroup = 0
@@ -138,6 +145,9 @@ struct PlannedConv: Operator {
                 let u = try filters.prepared(packedPerXi: winogradPackedPerXi)
                 runWinograd(g, u: u.pointer(Float.self), x: x.pointer(Float.self), y: yp, epilogue: epilogue, context: context)
                 withExtendedLifetime(u) {}
+            } else if let w = gemvWeight, g.outPlane == 1, g.isPointwise, g.batch <= PlannedGemm.gemvRows, epilogue.residual == nil {
+                runGemv(g, w: w.pointer(Float.self), x: x.pointer(Float.self), y: yp, epilogue: epilogue, context: context)
+                withExtendedLifetime(w) {}
             } else {
                 runGemm(g, x: x.pointer(Float.self), y: yp, epilogue: epilogue, context: context)
             }
@@ -226,6 +236,27 @@ struct PlannedConv: Operator {
         ExecutionContext(threads: count >= 1 << 15 ? context.threads : 1).parallelFor(count) { s, e in
             for i in s..<e { y[i] = epilogue.activate(y[i] + r[i]) }
         }
+    }
+
+    /// A 1×1 convolution of a one-pixel map: per image `y = act(W·x + b)`, streaming `W` once in
+    /// its stored layout, outputs split over the threads in blocks of 32 (whole vectors).
+    private func runGemv(_ g: Conv2DGeometry, w: UnsafePointer<Float>, x: UnsafePointer<Float>,
+                         y: UnsafeMutablePointer<Float>, epilogue: Epilogue, context: ExecutionContext) {
+        let m = g.outChannels, k = g.inChannels
+        var e = epilogue
+        e.bias = bias?.pointer(Float.self)
+        let gemv = kernels.gemv
+        let block = 32
+        let blocks = (m &+ block &- 1) / block
+        let threads = m &* k >= Self.gemvParallelThreshold ? context.threads : 1
+        let batch = g.batch
+        ExecutionContext(threads: threads, pool: context.pool).parallelFor(blocks) { b0, b1 in
+            let range = (b0 &* block)..<min(m, b1 &* block)
+            for n in 0..<batch {
+                gemv(x + n &* k, k, w, k, true, range, y + n &* m, e)
+            }
+        }
+        withExtendedLifetime(bias) {}
     }
 
     private func runGemm(_ g: Conv2DGeometry, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
@@ -333,10 +364,9 @@ struct PlannedConv: Operator {
                 let count = min(block, tiles &- t0)
                 let padded = (count &+ nr &- 1) / nr &* nr
                 parallel.parallelFor(c) { c0, c1 in
-                    withUnsafeTemporaryAllocation(of: Float.self, capacity: 40 &* lanes) { scratch in
-                        for ci in c0..<c1 {
-                            kernels.winogradInput(xn + ci &* g.inPlane, wg, t0, padded, ci, c, c &* padded, vBuf, scratch.baseAddress!)
-                        }
+                    let scratch = ThreadWorkspace.tile(40 &* lanes)
+                    for ci in c0..<c1 {
+                        kernels.winogradInput(xn + ci &* g.inPlane, wg, t0, padded, ci, c, c &* padded, vBuf, scratch)
                     }
                 }
                 parallel.parallelFor(36) { x0, x1 in
@@ -349,12 +379,10 @@ struct PlannedConv: Operator {
                     }
                 }
                 parallel.parallelFor(m) { m0, m1 in
-                    withUnsafeTemporaryAllocation(of: Float.self, capacity: 40 &* lanes) { scratch in
-                        for mi in m0..<m1 {
-                            kernels.winogradOutput(mBuf + mi &* padded, wg, t0, count, m &* padded, b?[mi] ?? 0,
-                                                   rn.map { $0 + mi &* g.outPlane }, epilogue, yn + mi &* g.outPlane,
-                                                   scratch.baseAddress!)
-                        }
+                    let scratch = ThreadWorkspace.tile(40 &* lanes)
+                    for mi in m0..<m1 {
+                        kernels.winogradOutput(mBuf + mi &* padded, wg, t0, count, m &* padded, b?[mi] ?? 0,
+                                               rn.map { $0 + mi &* g.outPlane }, epilogue, yn + mi &* g.outPlane, scratch)
                     }
                 }
                 t0 &+= count
