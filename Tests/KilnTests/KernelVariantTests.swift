@@ -383,6 +383,9 @@ final class KernelVariantTests: XCTestCase {
             (2, 21, 64, 57, 3, 2, 1, [0, 1, 1, 0]),
             (1, 16, 41, 66, 5, 1, 2, [4, 3, 2, 4]),
             (1, 7, 33, 120, 3, 2, 1, [1, 1, 1, 1]),
+            // Narrow 5×5 maps (eight pixels at a time across row ends, then four, then single).
+            (1, 19, 14, 13, 5, 1, 1, [2, 2, 2, 2]),
+            (2, 9, 15, 11, 5, 2, 1, [2, 1, 2, 2]),
         ]
         for (i, t) in cases.enumerated() {
             let x = r.tensor([t.n, t.c, t.h, t.w]), wt = r.tensor([t.c, 1, t.k, t.k], scale: 0.5), bias = r.tensor([t.c])
@@ -405,7 +408,7 @@ final class KernelVariantTests: XCTestCase {
                 let outH = plain.shape[2], outW = plain.shape[3]
                 let window = ConvWindow(inH: t.h, inW: t.w, outH: outH, outW: outW, kH: t.k, kW: t.k, sH: t.stride, sW: t.stride,
                                         dH: t.dilation, dW: t.dilation, padT: t.pads[0], padL: t.pads[1])
-                XCTAssertLessThan(window.blockedBandRows(lanes: table.lanes), outH, "\(label) case \(i): several bands")
+                if t.h >= 32 { XCTAssertLessThan(window.blockedBandRows(lanes: table.lanes), outH, "\(label) case \(i): several bands") }
                 for threads in [1, 2] {
                     let inputs: [Tensor?] = withResidual ? [x, wt, bias, residual] : [x, wt, bias]
                     let y = try planned.run(inputs, context: ExecutionContext(threads: threads))[0]
