@@ -396,6 +396,10 @@ public func gemm_microNarrow_f32<V: KernelVector>(_ kc: Int, a: UnsafePointer<Fl
     let L = V.lanes, nr = 2 &* V.lanes
     var c0 = V(broadcast: 0), c1 = V(broadcast: 0), c2 = V(broadcast: 0)
     var c3 = V(broadcast: 0), c4 = V(broadcast: 0), c5 = V(broadcast: 0)
+    // Odd reductions go to a second set of accumulators: six FMA chains alone are bound by the FMA
+    // latency (4 cycles, 2 units: 8 chains needed); twelve keep both units busy. Summed at the end.
+    var d0 = V(broadcast: 0), d1 = V(broadcast: 0), d2 = V(broadcast: 0)
+    var d3 = V(broadcast: 0), d4 = V(broadcast: 0), d5 = V(broadcast: 0)
     var ap = a, bp = b
     var kk = kc
     while kk >= 2 {
@@ -403,12 +407,13 @@ public func gemm_microNarrow_f32<V: KernelVector>(_ kc: Int, a: UnsafePointer<Fl
         c0 = c0.fma(V(broadcast: ap[0]), bv); c1 = c1.fma(V(broadcast: ap[1]), bv); c2 = c2.fma(V(broadcast: ap[2]), bv)
         c3 = c3.fma(V(broadcast: ap[3]), bv); c4 = c4.fma(V(broadcast: ap[4]), bv); c5 = c5.fma(V(broadcast: ap[5]), bv)
         bv = V(load: bp + nr)
-        c0 = c0.fma(V(broadcast: ap[6]), bv); c1 = c1.fma(V(broadcast: ap[7]), bv); c2 = c2.fma(V(broadcast: ap[8]), bv)
-        c3 = c3.fma(V(broadcast: ap[9]), bv); c4 = c4.fma(V(broadcast: ap[10]), bv); c5 = c5.fma(V(broadcast: ap[11]), bv)
+        d0 = d0.fma(V(broadcast: ap[6]), bv); d1 = d1.fma(V(broadcast: ap[7]), bv); d2 = d2.fma(V(broadcast: ap[8]), bv)
+        d3 = d3.fma(V(broadcast: ap[9]), bv); d4 = d4.fma(V(broadcast: ap[10]), bv); d5 = d5.fma(V(broadcast: ap[11]), bv)
         ap += 12
         bp += 2 &* nr
         kk &-= 2
     }
+    c0 = c0 + d0; c1 = c1 + d1; c2 = c2 + d2; c3 = c3 + d3; c4 = c4 + d4; c5 = c5 + d5
     if kk > 0 {
         let bv = V(load: bp)
         c0 = c0.fma(V(broadcast: ap[0]), bv); c1 = c1.fma(V(broadcast: ap[1]), bv); c2 = c2.fma(V(broadcast: ap[2]), bv)
@@ -527,5 +532,78 @@ public func gemm_f32<V: KernelVector>(_ p: GemmProblem, mPanels: Range<Int>, col
             k0 &+= kc
         } while k0 < p.k
         n0 &+= nc
+    }
+}
+
+extension ConvWindow {
+    /// Width of the zero-bordered copy ``conv_im2colSmall_f32(_:_:channels:padded:into:vector:)``
+    /// reads: every column a window touches, left pad included, at least `inW + padL`.
+    @_alwaysEmitIntoClient
+    public var im2colPaddedWidth: Int { max(padL &+ inW, (outW &- 1) &* sW &+ (kW &- 1) &* dW &+ 1) }
+    /// Rows of that copy.
+    @_alwaysEmitIntoClient
+    public var im2colPaddedHeight: Int { max(padT &+ inH, (outH &- 1) &* sH &+ (kH &- 1) &* dH &+ 1) }
+
+    /// Floats of scratch ``conv_im2colSmall_f32(_:_:channels:padded:into:vector:)`` needs for
+    /// `channels` channels and `lanes`-wide vectors: the bordered copy, the `[C·kH·kW × outH·outW]`
+    /// matrix, and the slack its whole-vector copies run past either end.
+    @_alwaysEmitIntoClient
+    public func im2colSmallScratchCount(channels: Int, lanes: Int) -> Int {
+        channels &* im2colPaddedHeight &* im2colPaddedWidth &+ 2 &* lanes
+            &+ channels &* kH &* kW &* outH &* outW &+ 2 &* lanes
+    }
+}
+
+/// The im2col matrix of a convolution over a small map, materialized: `dst[k][n]` (`[C·kH·kW ×
+/// outH·outW]`, row-major, rows `outH·outW` apart) for `k = (c·kH + i)·kW + j`, `n = oh·outW + ow`.
+///
+/// For maps under two vectors wide (ResNet's 7×7 and 14×14 stages) the implicit-im2col packer
+/// copies runs of 7 or 14 floats, cut at micro-panel edges, element by element — a sixth of a
+/// 512-channel 7×7 layer's time. Here the input is first copied once into a zero-bordered buffer
+/// (`padded`), so that every output row of every column-matrix row is one strided run with no
+/// bounds to check, copied a whole vector at a time (each copy may run up to a vector past the
+/// run; the next run, written after it, overwrites the excess, and the buffers carry the slack).
+/// The GEMM then reads the matrix as a plain row-major B.
+/// - Parameters:
+///   - padded: ``ConvWindow/im2colSmallScratchCount(channels:lanes:)`` floats in all with `dst`:
+///     pass `scratch` and `scratch + channels·paddedHeight·paddedWidth + 2·lanes`.
+@_alwaysEmitIntoClient @inline(__always)
+public func conv_im2colSmall_f32<V: KernelVector>(_ x: UnsafePointer<Float>, _ w: ConvWindow, channels: Int,
+                                                  padded: UnsafeMutablePointer<Float>, into dst: UnsafeMutablePointer<Float>,
+                                                  vector: V.Type) {
+    let L = V.lanes
+    let wp = w.im2colPaddedWidth, hp = w.im2colPaddedHeight
+    let planeP = hp &* wp
+    // The bordered copy: zeros, then each input row at (padT + r, padL).
+    padded.update(repeating: 0, count: channels &* planeP &+ 2 &* L)
+    for c in 0..<channels {
+        let src = x + c &* w.inH &* w.inW
+        let d = padded + c &* planeP
+        for r in 0..<w.inH {
+            (d + ((w.padT &+ r) &* wp &+ w.padL)).update(from: src + r &* w.inW, count: w.inW)
+        }
+    }
+    let n = w.outH &* w.outW
+    var row = dst
+    for c in 0..<channels {
+        let plane = UnsafePointer(padded + c &* planeP)
+        for i in 0..<w.kH {
+            for j in 0..<w.kW {
+                let first = plane + (i &* w.dH &* wp &+ j &* w.dW)
+                for oh in 0..<w.outH {
+                    let s = first + oh &* w.sH &* wp
+                    let o = row + oh &* w.outW
+                    var e = 0
+                    if w.sW == 1 {
+                        while e < w.outW { V(load: s + e).store(o + e); e &+= L }
+                    } else if w.sW == 2 {
+                        while e < w.outW { V(loadEven: s + 2 &* e).store(o + e); e &+= L }
+                    } else {
+                        while e < w.outW { o[e] = s[e &* w.sW]; e &+= 1 }
+                    }
+                }
+                row += n
+            }
+        }
     }
 }

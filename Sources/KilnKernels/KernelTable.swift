@@ -52,6 +52,10 @@ public struct KernelTable: Sendable {
     public let winogradOutput: @Sendable (UnsafePointer<Float>, WinogradGeometry, Int, Int, Int, Float, UnsafePointer<Float>?,
                                           Epilogue, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void
 
+    /// ``conv_im2colSmall_f32(_:_:channels:padded:into:vector:)``: `(x, window, channels, padded, dst)`.
+    public let im2colSmall: @Sendable (UnsafePointer<Float>, ConvWindow, Int, UnsafeMutablePointer<Float>,
+                                       UnsafeMutablePointer<Float>) -> Void
+
     /// Width of a B micro-panel.
     public var nr: Int { 2 &* lanes }
 
@@ -68,7 +72,9 @@ public struct KernelTable: Sendable {
                 winogradInput: @escaping @Sendable (UnsafePointer<Float>, WinogradGeometry, Int, Int, Int, Int, Int,
                                                     UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void,
                 winogradOutput: @escaping @Sendable (UnsafePointer<Float>, WinogradGeometry, Int, Int, Int, Float, UnsafePointer<Float>?,
-                                                     Epilogue, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
+                                                     Epilogue, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void,
+                im2colSmall: @escaping @Sendable (UnsafePointer<Float>, ConvWindow, Int, UnsafeMutablePointer<Float>,
+                                                  UnsafeMutablePointer<Float>) -> Void) {
         self.isa = isa
         self.lanes = lanes
         self.gemm = gemm
@@ -78,6 +84,7 @@ public struct KernelTable: Sendable {
         self.gemv = gemv
         self.winogradInput = winogradInput
         self.winogradOutput = winogradOutput
+        self.im2colSmall = im2colSmall
     }
 }
 
@@ -108,5 +115,8 @@ public func makeKernelTable<V: KernelVector>(isa: KernelISA, vector: V.Type) -> 
         winogradOutput: { m, g, t0, count, xiStride, bias, residual, e, y, scratch in
             winograd43_output_f32(m, g, t0: t0, count: count, xiStride: xiStride, bias: bias, residual: residual,
                                   activation: e, y: y, scratch: scratch, vector: V.self)
+        },
+        im2colSmall: { x, w, channels, padded, dst in
+            conv_im2colSmall_f32(x, w, channels: channels, padded: padded, into: dst, vector: V.self)
         })
 }

@@ -47,6 +47,8 @@ struct PlannedConv: Operator {
     /// copy), for the matrix–vector path when the output plane is one pixel (squeeze-and-excitation
     /// blocks after a global pool), where the GEMM would fill one column of every micro-tile.
     let gemvWeight: Tensor?
+    /// Largest scratch, in floats, for a materialized column matrix (maps narrower than a micro-panel).
+    static let smallIm2colLimit = 1 << 21
     /// Multiply-adds per image below which the matrix–vector path runs on one thread.
     static let gemvParallelThreshold = 1 << 16
 
@@ -267,6 +269,10 @@ struct PlannedConv: Operator {
                                 dH: g.dilationH, dW: g.dilationW, padT: g.padTop, padL: g.padLeft)
         let pointwise = g.isPointwise
         let packed = weights.pointer(Float.self), b = bias?.pointer(Float.self)
+        // Maps narrower than a micro-panel: the column matrix materialized (see `conv_im2colSmall_f32`).
+        let scratchCount = window.im2colSmallScratchCount(channels: cg, lanes: kernels.lanes)
+        let small = !pointwise && g.outWidth < kernels.nr && scratchCount <= Self.smallIm2colLimit
+        let paddedCount = cg &* window.im2colPaddedHeight &* window.im2colPaddedWidth &+ 2 &* kernels.lanes
         for n in 0..<g.batch {
             for grp in 0..<g.group {
                 let xg = x + (n &* g.inChannels &+ grp &* cg) &* g.inPlane
@@ -274,9 +280,16 @@ struct PlannedConv: Operator {
                 var e = epilogue
                 e.bias = b.map { $0 + grp &* mg }
                 e.residual = epilogue.residual.map { $0 + offset }
+                let source: GemmBSource
+                if small {
+                    let scratch = ThreadWorkspace.tile(scratchCount)
+                    kernels.im2colSmall(xg, window, cg, scratch, scratch + paddedCount)
+                    source = .matrix(scratch + paddedCount, ldb: hw)
+                } else {
+                    source = pointwise ? .matrix(xg, ldb: hw) : .im2col(xg, window)
+                }
                 let problem = GemmProblem(m: mg, n: hw, k: g.gemmK, a: .packed(packed + grp &* packedPerGroup),
-                                          b: pointwise ? .matrix(xg, ldb: hw) : .im2col(xg, window),
-                                          c: y + offset, ldc: hw, epilogue: e)
+                                          b: source, c: y + offset, ldc: hw, epilogue: e)
                 KilnGemm.run(problem, kernels: kernels, context: context)
             }
         }
