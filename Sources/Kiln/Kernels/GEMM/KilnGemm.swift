@@ -47,7 +47,10 @@ enum KilnGemm {
         case .automatic: byColumns = blocks >= 2 &* threads || blocks >= panels
         }
         if byColumns {
-            let chunks = min(threads, blocks)
+            // Several chunks per thread when there are enough micro-panels (≥ 8 per chunk: each chunk
+            // streams all of A once), so a stalled thread's share is taken over (see
+            // `ExecutionContext.chunksPerThread`).
+            let chunks = min(blocks, max(threads, min(threads &* ExecutionContext.chunksPerThread, blocks / 8)))
             context.parallelFor(chunks) { c0, c1 in
                 let ws = ThreadWorkspace.floats(workspaceCount)
                 for t in c0..<c1 {

@@ -89,9 +89,8 @@ func pool2d_f32_nchw(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>
             let rc = rowCountsBuf.baseAddress, cc = colCountsBuf.baseAddress
             ExecutionContext(threads: threads).parallelFor(planes) { p0, p1 in
                 // Room for a 16-wide load starting at the last input column.
-                let tmp = UnsafeMutablePointer<Float>.allocate(capacity: g.inW &+ 16)
+                let tmp = ThreadWorkspace.floats(g.inW &+ 16)
                 tmp.initialize(repeating: 0, count: g.inW &+ 16)
-                defer { tmp.deallocate() }
                 for plane in p0..<p1 {
                     let src = x + plane &* (g.inH &* g.inW)
                     let dst = y + plane &* (g.outH &* g.outW)
