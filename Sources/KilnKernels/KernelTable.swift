@@ -56,6 +56,10 @@ public struct KernelTable: Sendable {
     public let im2colSmall: @Sendable (UnsafePointer<Float>, ConvWindow, Int, UnsafeMutablePointer<Float>,
                                        UnsafeMutablePointer<Float>) -> Void
 
+    /// ``pool_maxPlane_f32(_:_:y:rowBuffer:vector:)``: `(x, window, y, rowBuffer)`.
+    public let maxPoolPlane: @Sendable (UnsafePointer<Float>, ConvWindow, UnsafeMutablePointer<Float>,
+                                        UnsafeMutablePointer<Float>) -> Void
+
     /// Width of a B micro-panel.
     public var nr: Int { 2 &* lanes }
 
@@ -74,7 +78,9 @@ public struct KernelTable: Sendable {
                 winogradOutput: @escaping @Sendable (UnsafePointer<Float>, WinogradGeometry, Int, Int, Int, Float, UnsafePointer<Float>?,
                                                      Epilogue, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void,
                 im2colSmall: @escaping @Sendable (UnsafePointer<Float>, ConvWindow, Int, UnsafeMutablePointer<Float>,
-                                                  UnsafeMutablePointer<Float>) -> Void) {
+                                                  UnsafeMutablePointer<Float>) -> Void,
+                maxPoolPlane: @escaping @Sendable (UnsafePointer<Float>, ConvWindow, UnsafeMutablePointer<Float>,
+                                                   UnsafeMutablePointer<Float>) -> Void) {
         self.isa = isa
         self.lanes = lanes
         self.gemm = gemm
@@ -85,6 +91,7 @@ public struct KernelTable: Sendable {
         self.winogradInput = winogradInput
         self.winogradOutput = winogradOutput
         self.im2colSmall = im2colSmall
+        self.maxPoolPlane = maxPoolPlane
     }
 }
 
@@ -118,5 +125,6 @@ public func makeKernelTable<V: KernelVector>(isa: KernelISA, vector: V.Type) -> 
         },
         im2colSmall: { x, w, channels, padded, dst in
             conv_im2colSmall_f32(x, w, channels: channels, padded: padded, into: dst, vector: V.self)
-        })
+        },
+        maxPoolPlane: { x, w, y, tmp in pool_maxPlane_f32(x, w, y: y, rowBuffer: tmp, vector: V.self) })
 }

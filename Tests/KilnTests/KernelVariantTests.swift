@@ -281,6 +281,39 @@ final class KernelVariantTests: XCTestCase {
         }
     }
 
+    /// `pool_maxPlane_f32` of every variant equals the naive `referencePool`: kernels 1–3, strides
+    /// 1–3 (the vector paths are strides 1 and 2), dilation, pads, widths around the vector widths,
+    /// and windows entirely in the padding (`-greatestFiniteMagnitude`). Exact: a maximum rounds nothing.
+    func testMaxPoolPlaneMatchesReference() throws {
+        var r = SeededGenerator(seed: 2718)
+        for i in 0..<40 {
+            let h = r.pick([1, 2, 7, 13, 28]), w = r.pick([1, 7, 8, 9, 17, 33, 111])
+            let k = [r.pick([1, 2, 3]), r.pick([1, 2, 3])], s = [r.pick([1, 2, 2, 3]), r.pick([1, 2, 2, 3])]
+            let d = i % 5 == 4 ? [2, 2] : [1, 1]
+            let pads = [r.int(0...k[0] - 1), r.int(0...k[1] - 1), r.int(0...k[0] - 1), r.int(0...k[1] - 1)]
+            guard h + pads[0] + pads[2] >= (k[0] - 1) * d[0] + 1, w + pads[1] + pads[3] >= (k[1] - 1) * d[1] + 1 else { continue }
+            let x = r.tensor([1, 1, h, w])
+            let expected = try referencePool(x, kernel: k, strides: s, pads: pads, dilations: d, ceilMode: false,
+                                             isMax: true, countIncludePad: false)
+            let outH = expected.shape[2], outW = expected.shape[3]
+            let window = ConvWindow(inH: h, inW: w, outH: outH, outW: outW, kH: k[0], kW: k[1], sH: s[0], sW: s[1],
+                                    dH: d[0], dW: d[1], padT: pads[0], padL: pads[1])
+            let xv = try x.scalars(as: Float.self)
+            for (label, t) in tables {
+                var y = [Float](repeating: .nan, count: outH * outW)
+                var buffer = [Float](repeating: .nan, count: poolRowBufferCount(inW: w, lanes: t.lanes))
+                xv.withUnsafeBufferPointer { xp in
+                    y.withUnsafeMutableBufferPointer { yp in
+                        buffer.withUnsafeMutableBufferPointer { bp in
+                            t.maxPoolPlane(xp.baseAddress!, window, yp.baseAddress!, bp.baseAddress!)
+                        }
+                    }
+                }
+                XCTAssertEqual(y, try expected.scalars(as: Float.self), "\(label) case \(i): \(h)x\(w) k\(k) s\(s) d\(d) p\(pads)")
+            }
+        }
+    }
+
     /// The Winograd F(4,3) path of ``PlannedConv`` (3×3, stride 1) against a float64 direct
     /// convolution: pads 0–2 and asymmetric, sizes that leave partial edge tiles, 1 to 64 channels,
     /// bias, fused residual and activation, batch 2, every variant, 1 and 2 threads. Tolerance

@@ -1,3 +1,5 @@
+import KilnKernels
+
 /// The window geometry of a 2-D pool over one `[H, W]` plane (a 1-D pool is the case `H = 1`).
 /// Built from validated ``SpatialAttributes`` axes; every field is non-negative and the output
 /// sizes are at least 1.
@@ -56,7 +58,9 @@ func poolTapCounts(output: Int, input: Int, kernel: Int, stride: Int, dilation: 
 }
 
 /// Max or average pool of `planes` contiguous `[inH, inW]` planes of `x` into `[outH, outW]` planes
-/// of `y` (NCHW with `planes = N·C`).
+/// of `y` (NCHW with `planes = N·C`). Max pooling runs the kernel variant's
+/// `pool_maxPlane_f32` (`KilnKernels`, AVX2/AVX-512 vectors where the CPU has them); average pooling
+/// the portable loops below.
 ///
 /// Separable: for each output row, the valid kernel rows are first reduced into a row buffer (SIMD
 /// over the input width), then each output column reduces its kernel columns from that buffer. The
@@ -68,6 +72,23 @@ func poolTapCounts(output: Int, input: Int, kernel: Int, stride: Int, dilation: 
 func pool2d_f32_nchw(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, planes: Int,
                      _ g: Pool2DGeometry, kind: PoolKind, context: ExecutionContext) {
     let isMax = kind == .max
+    if isMax {
+        // The process's kernel variant (`KernelDispatch`): the same separable scheme with its vectors.
+        let table = KernelDispatch.table()
+        let window = ConvWindow(inH: g.inH, inW: g.inW, outH: g.outH, outW: g.outW, kH: g.kH, kW: g.kW,
+                                sH: g.strideH, sW: g.strideW, dH: g.dilationH, dW: g.dilationW,
+                                padT: g.padTop, padL: g.padLeft)
+        let run = table.maxPoolPlane
+        let count = poolRowBufferCount(inW: g.inW, lanes: table.lanes)
+        let work = planes &* g.outH &* g.outW &* g.kH &* g.kW
+        ExecutionContext(threads: work >= 1 << 15 ? context.threads : 1).parallelFor(planes) { p0, p1 in
+            let tmp = ThreadWorkspace.floats(count)
+            for plane in p0..<p1 {
+                run(x + plane &* (g.inH &* g.inW), window, y + plane &* (g.outH &* g.outW), tmp)
+            }
+        }
+        return
+    }
     var rowCounts: [Float] = []
     var colInverse: [Float] = []
     if case let .average(include) = kind {
