@@ -349,8 +349,10 @@ struct PlannedConv: Operator {
 
     /// The Winograd path, per image: the input transform of every channel into the packed B of 36
     /// GEMMs, the GEMMs against the prepared filters, and the output transform with the epilogue.
-    /// Each phase runs in parallel (over channels, positions ξ, output channels); the tiles are
-    /// processed in blocks so the transformed data of a block stays in the caches.
+    /// The tiles are processed in blocks so the transformed data of a block stays in the caches.
+    /// Blocks run in parallel when there are enough of them (each thread all three phases of its
+    /// blocks), otherwise each phase of a block runs in parallel (over channels, positions ξ,
+    /// output channels).
     private func runWinograd(_ g: Conv2DGeometry, u: UnsafePointer<Float>, x: UnsafePointer<Float>,
                              y: UnsafeMutablePointer<Float>, epilogue: Epilogue, context: ExecutionContext) {
         let c = g.inChannels, m = g.outChannels
@@ -361,43 +363,69 @@ struct PlannedConv: Operator {
         // Tiles per block: the transformed input and the GEMM outputs of a block, 36·(C + M)·block
         // floats, within about 1 MiB; at least one micro-panel, a multiple of it.
         let budget = (1 << 18) / (36 &* (c &+ m))
-        let block = min((tiles &+ nr &- 1) / nr &* nr, max(nr, budget / nr &* nr))
+        var block = min((tiles &+ nr &- 1) / nr &* nr, max(nr, budget / nr &* nr))
+        let threads = context.threads
+        // With several threads and tiles for at least two micro-panels per thread, each thread takes
+        // whole blocks (transform, 36 GEMMs, inverse transform in its own buffers): one parallel
+        // loop per convolution instead of three per block, and the blocks are claimed dynamically.
+        // Otherwise (few tiles: the 14×14 stages) every block's three phases are split instead.
+        // Blocks are made small enough for about four per thread (whole micro-panels), so that the
+        // last, partial block does not leave a thread idle for a block's time.
+        let byBlocks = threads > 1 && tiles >= 2 &* threads &* nr
+        if byBlocks { block = min(block, max(nr, tiles / (4 &* threads) / nr &* nr)) }
         let vFloats = 36 &* c &* block, mFloats = 36 &* m &* block
-        let buffer = ThreadWorkspace.floats(vFloats &+ mFloats)
-        let vBuf = buffer, mBuf = buffer + vFloats
         let panels = (m &+ gemmMR &- 1) / gemmMR
         let kernels = self.kernels
         let b = bias?.pointer(Float.self)
-        let parallel = ExecutionContext(threads: context.threads, pool: context.pool)
-        for n in 0..<g.batch {
+        let packedPerXi = winogradPackedPerXi
+        /// Tiles `t0 ..< t0 + count` of image `n`, with the phases split over `parallel`.
+        func runBlock(_ n: Int, _ t0: Int, _ count: Int, _ vBuf: UnsafeMutablePointer<Float>,
+                      _ mBuf: UnsafeMutablePointer<Float>, _ parallel: ExecutionContext) {
             let xn = x + n &* c &* g.inPlane, yn = y + n &* m &* g.outPlane
             let rn = epilogue.residual.map { $0 + n &* m &* g.outPlane }
+            let padded = (count &+ nr &- 1) / nr &* nr
+            parallel.parallelFor(c) { c0, c1 in
+                let scratch = ThreadWorkspace.tile(40 &* lanes)
+                for ci in c0..<c1 {
+                    kernels.winogradInput(xn + ci &* g.inPlane, wg, t0, padded, ci, c, c &* padded, vBuf, scratch)
+                }
+            }
+            parallel.parallelFor(36) { x0, x1 in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: 64) { ws in
+                    for xi in x0..<x1 {
+                        let p = GemmProblem(m: m, n: count, k: c, a: .packed(u + xi &* packedPerXi),
+                                            b: .packed(vBuf + xi &* c &* padded), c: mBuf + xi &* m &* padded, ldc: padded)
+                        kernels.gemm(p, 0..<panels, 0..<count, ws.baseAddress!)
+                    }
+                }
+            }
+            parallel.parallelFor(m) { m0, m1 in
+                let scratch = ThreadWorkspace.tile(40 &* lanes)
+                for mi in m0..<m1 {
+                    kernels.winogradOutput(mBuf + mi &* padded, wg, t0, count, m &* padded, b?[mi] ?? 0,
+                                           rn.map { $0 + mi &* g.outPlane }, epilogue, yn + mi &* g.outPlane, scratch)
+                }
+            }
+        }
+        let blocksPerImage = (tiles &+ block &- 1) / block
+        if byBlocks {
+            let serial = ExecutionContext(threads: 1)
+            ExecutionContext(threads: threads, pool: context.pool).parallelFor(g.batch &* blocksPerImage) { u0, u1 in
+                let buffer = ThreadWorkspace.floats(vFloats &+ mFloats)
+                for unit in u0..<u1 {
+                    let n = unit / blocksPerImage, t0 = (unit &- n &* blocksPerImage) &* block
+                    runBlock(n, t0, min(block, tiles &- t0), buffer, buffer + vFloats, serial)
+                }
+            }
+            return
+        }
+        let buffer = ThreadWorkspace.floats(vFloats &+ mFloats)
+        let parallel = ExecutionContext(threads: threads, pool: context.pool)
+        for n in 0..<g.batch {
             var t0 = 0
             while t0 < tiles {
                 let count = min(block, tiles &- t0)
-                let padded = (count &+ nr &- 1) / nr &* nr
-                parallel.parallelFor(c) { c0, c1 in
-                    let scratch = ThreadWorkspace.tile(40 &* lanes)
-                    for ci in c0..<c1 {
-                        kernels.winogradInput(xn + ci &* g.inPlane, wg, t0, padded, ci, c, c &* padded, vBuf, scratch)
-                    }
-                }
-                parallel.parallelFor(36) { x0, x1 in
-                    withUnsafeTemporaryAllocation(of: Float.self, capacity: 64) { ws in
-                        for xi in x0..<x1 {
-                            let p = GemmProblem(m: m, n: count, k: c, a: .packed(u + xi &* winogradPackedPerXi),
-                                                b: .packed(vBuf + xi &* c &* padded), c: mBuf + xi &* m &* padded, ldc: padded)
-                            kernels.gemm(p, 0..<panels, 0..<count, ws.baseAddress!)
-                        }
-                    }
-                }
-                parallel.parallelFor(m) { m0, m1 in
-                    let scratch = ThreadWorkspace.tile(40 &* lanes)
-                    for mi in m0..<m1 {
-                        kernels.winogradOutput(mBuf + mi &* padded, wg, t0, count, m &* padded, b?[mi] ?? 0,
-                                               rn.map { $0 + mi &* g.outPlane }, epilogue, yn + mi &* g.outPlane, scratch)
-                    }
-                }
+                runBlock(n, t0, count, buffer, buffer + vFloats, parallel)
                 t0 &+= count
             }
         }
