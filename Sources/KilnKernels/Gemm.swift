@@ -160,9 +160,64 @@ public func gemm_packBBlock_f32<V: KernelVector>(_ source: GemmBSource, k0: Int,
     case .packed:
         break // already in place; the caller reads the panels directly
     case let .im2col(x, w):
-        gemm_packIm2col_f32(x, w, k0: k0, kc: kc, n0: n0, nc: nc, nr: nr, into: dst, vector: V.self)
+        gemm_packIm2colPanels_f32(x, w, k0: k0, kc: kc, n0: n0, nc: nc, into: dst, vector: V.self)
     }
     _ = n
+}
+
+/// The implicit-im2col packer by micro-panels (`NR = 2·V.lanes` columns): a panel whose columns lie
+/// in one output row and whose every window is inside the image (most of a stem convolution's
+/// panels: 5 of 7 per row for ResNet's 7×7 stride 2, 6 of 7 for a 3×3 stride 2) is written row by
+/// row of the column matrix as two whole-vector copies from the input, strided loads for stride 2,
+/// with no bounds to check; the other panels go through ``gemm_packIm2col_f32(_:_:k0:kc:n0:nc:nr:into:vector:)``.
+/// Before, every panel took the general packer's per-piece bookkeeping, a quarter of ResNet's stem.
+@_alwaysEmitIntoClient @inline(__always)
+public func gemm_packIm2colPanels_f32<V: KernelVector>(_ x: UnsafePointer<Float>, _ w: ConvWindow, k0: Int, kc: Int,
+                                                       n0: Int, nc: Int, into dst: UnsafeMutablePointer<Float>,
+                                                       vector: V.Type) {
+    let L = V.lanes, nr = 2 &* V.lanes
+    guard w.outW >= nr, w.sW == 1 || w.sW == 2 else {
+        gemm_packIm2col_f32(x, w, k0: k0, kc: kc, n0: n0, nc: nc, nr: nr, into: dst, vector: V.self)
+        return
+    }
+    let area = w.kH &* w.kW, plane = w.inH &* w.inW
+    let panelStride = kc &* nr
+    // Input rows and columns every tap of output row oh / column ow reads.
+    let spanH = (w.kH &- 1) &* w.dH, spanW = (w.kW &- 1) &* w.dW
+    var j0 = 0
+    while j0 < nc {
+        let cols = min(nr, nc &- j0)
+        let col = n0 &+ j0
+        let oh = col / w.outW, ow = col &- oh &* w.outW
+        let ih0 = oh &* w.sH &- w.padT, iw0 = ow &* w.sW &- w.padL
+        // Every load inside its input row: a stride-2 load reads 2·L floats, one past the last it keeps.
+        let interior = cols == nr && ow &+ nr <= w.outW && ih0 >= 0 && ih0 &+ spanH < w.inH && iw0 >= 0
+            && iw0 &+ spanW &+ (w.sW == 1 ? nr &- 1 : 2 &* nr &- 1) < w.inW
+        let panel = dst + (j0 / nr) &* panelStride
+        if interior {
+            let base = x + (ih0 &* w.inW &+ iw0)
+            var c = k0 / area, r = k0 &- c &* area
+            var i = r / w.kW, j = r &- i &* w.kW
+            var out = panel
+            for _ in 0..<kc {
+                let s = base + (c &* plane &+ i &* w.dH &* w.inW &+ j &* w.dW)
+                if w.sW == 1 {
+                    V(load: s).store(out); V(load: s + L).store(out + L)
+                } else {
+                    V(loadEven: s).store(out); V(loadEven: s + 2 &* L).store(out + L)
+                }
+                out += nr
+                j &+= 1
+                if j == w.kW {
+                    j = 0; i &+= 1
+                    if i == w.kH { i = 0; c &+= 1 }
+                }
+            }
+        } else {
+            gemm_packIm2col_f32(x, w, k0: k0, kc: kc, n0: col, nc: cols, nr: nr, into: panel, vector: V.self)
+        }
+        j0 &+= nr
+    }
 }
 
 /// The implicit-im2col packer: rows `k0..<k0+kc`, columns `n0..<n0+nc` of the column matrix of

@@ -248,6 +248,33 @@ final class KernelVariantTests: XCTestCase {
         XCTAssertGreaterThan(gemm, 40)
     }
 
+    /// Convolutions over maps at least two micro-panels wide, where the implicit-im2col packer copies
+    /// whole panels whose windows are inside the image (strides 1 and 2, dilation, the stems'
+    /// shapes) and leaves the border panels to the general packer: equal to the naive convolution on
+    /// every variant, 1 and 2 threads. Tolerance `.gemm`.
+    func testIm2colInteriorPanelsMatchReference() throws {
+        var r = SeededGenerator(seed: 1729)
+        let cases: [(c: Int, h: Int, w: Int, k: Int, stride: Int, pad: Int, dilation: Int, m: Int)] = [
+            (3, 19, 140, 7, 2, 3, 1, 16), (3, 12, 140, 3, 2, 1, 1, 7), (5, 9, 80, 5, 1, 2, 1, 13), (2, 12, 90, 5, 1, 0, 2, 6), (4, 6, 140, 1, 2, 0, 1, 9),
+        ]
+        for (i, t) in cases.enumerated() {
+            let x = r.tensor([1, t.c, t.h, t.w]), wt = r.tensor([t.m, t.c, t.k, t.k], scale: 0.5), bias = r.tensor([t.m])
+            let strides = [t.stride, t.stride], pads = [t.pad, t.pad, t.pad, t.pad], dilations = [t.dilation, t.dilation]
+            let expected = try referenceConv2D(input: x, weight: wt, bias: bias, strides: strides, pads: pads,
+                                               dilations: dilations, group: 1)
+            let values: [String: AttributeValue] = ["strides": .ints(strides), "pads": .ints(pads), "dilations": .ints(dilations)]
+            let conv = try Conv(attributes: Attributes(op: "Conv", node: "stem", values))
+            for (label, table) in tables {
+                XCTAssertGreaterThanOrEqual(expected.shape[3], 2 * table.nr, "\(label) case \(i): interior panels exist")
+                let planned = try PlannedConv(conv, weight: wt, bias: bias, kernels: table, node: "stem")
+                for threads in [1, 2] {
+                    let y = try planned.run([x, wt, bias], context: ExecutionContext(threads: threads))[0]
+                    assertClose(y, expected, planned.winogradWeights == nil ? .gemm : .winograd, "\(label) case \(i) \(t) threads \(threads)")
+                }
+            }
+        }
+    }
+
     /// A 1×1 convolution of a one-pixel map (a squeeze-and-excitation block's) runs the
     /// matrix–vector path over the stored weights and equals the naive convolution: channel counts
     /// around the 32-output blocks and the vector widths, batch 1 to 3, bias or none, fused
