@@ -113,9 +113,10 @@ public final class ThreadPool: @unchecked Sendable {
         /// condition variable. During an inference the next parallel loop usually starts within
         /// microseconds; waking a sleeping thread costs tens of microseconds per loop, which on
         /// models with many small ops (MobileNets) was a large share of the time. Each poll executes
-        /// `pause` (`kiln_cpu_relax`), ~0.4–1 ms of polling in all: without it the poller starved
-        /// its SMT sibling — on a 2-vCPU VM whose vCPUs are one core's two threads, the thread doing
-        /// the work — and EfficientNet-B0 at 2 threads took 14.9 ms instead of 9.9 (Zen 4).
+        /// `pause` (`kiln_cpu_relax`, ~26 ns on Zen 4: ~0.5 ms of polling in all): without it
+        /// EfficientNet-B0 at 2 threads took 14.9 ms instead of 9.9 on a 2-vCPU Zen 4 VM (whose
+        /// vCPUs turned out not to be SMT siblings; a tight poll also costs the hypervisor's
+        /// pause-loop and memory-ordering machinery there).
         static let spinIterations = 20_000
 
         init() {
