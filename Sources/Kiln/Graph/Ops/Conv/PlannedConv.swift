@@ -286,9 +286,11 @@ struct PlannedConv: Operator {
 
     /// `G·(a, b, c)ᵀ` for F(4,3)'s `G` = [[1/4, 0, 0], [−1/6, −1/6, −1/6], [−1/6, 1/6, −1/6],
     /// [1/24, 1/12, 1/6], [1/24, −1/12, 1/6], [0, 0, 1]], factored: 10 operations instead of 18
-    /// multiply-adds.
+    /// multiply-adds. Two filters at once (one per lane), each lane computed exactly as a scalar
+    /// would be.
     @inline(__always)
-    fileprivate static func winogradG(_ a: Double, _ b: Double, _ c: Double) -> (Double, Double, Double, Double, Double, Double) {
+    fileprivate static func winogradG(_ a: SIMD2<Double>, _ b: SIMD2<Double>, _ c: SIMD2<Double>)
+        -> (SIMD2<Double>, SIMD2<Double>, SIMD2<Double>, SIMD2<Double>, SIMD2<Double>, SIMD2<Double>) {
         let s = a + c, u = a * (1.0 / 24) + c * (1.0 / 6), v = b * (1.0 / 12)
         return (a * 0.25, (s + b) * (-1.0 / 6), (s - b) * (-1.0 / 6), u + v, u - v, c)
     }
@@ -297,38 +299,62 @@ struct PlannedConv: Operator {
     /// double precision and written straight into the packed A operands of the 36 GEMMs (one per
     /// position ξ, `gemm_packA_f32`'s layout): no intermediate `[36 × M × C]` copy, which cost more
     /// in page faults and a second pass than the arithmetic.
+    ///
+    /// The loops run in the order of the packed layout — row panel, input channel, pair of lanes —
+    /// so each of the 36 outputs is written front to back, two floats per store; two output
+    /// channels are transformed at once in `SIMD2<Double>` (the same arithmetic per lane, so the
+    /// same bits as one at a time); and the row panels are split over the pool of the inference that
+    /// asks for the filters (the load-time probe; `ThreadPool.current`), one thread without one.
     fileprivate static func winogradFilters(_ w: Tensor, packedPerXi: Int) throws -> Tensor {
         let m = w.shape[0], c = w.shape[1]
-        let mPad = (m &+ gemmMR &- 1) / gemmMR &* gemmMR
+        let panels = (m &+ gemmMR &- 1) / gemmMR
+        let mPad = panels &* gemmMR
         var packed = try Tensor(uninitialized: [max(1, 36 &* packedPerXi)], dtype: .float32)
         let dst = packed.mutablePointer(Float.self)
-        // Rows past M in the last panel are zero.
-        if mPad != m { dst.update(repeating: 0, count: max(1, 36 &* packedPerXi)) }
         let src = w.pointer(Float.self)
-        for o in 0..<m {
-            let panel = o / gemmMR, lane = o &- panel &* gemmMR
-            var k0 = 0
-            while k0 < c {
-                let kc = min(gemmKC, c &- k0)
-                // (o, i) of every ξ: chunk k0, panel `panel`, row i − k0, lane o mod MR.
-                var out = dst + (k0 &* mPad &+ panel &* gemmMR &* kc &+ lane)
-                for i in k0..<(k0 &+ kc) {
-                    let f = src + (o &* c &+ i) &* 9
-                    // t = G·f (6×3, by columns), then each row of t times Gᵀ gives a row of U (6×6).
-                    let c0 = winogradG(Double(f[0]), Double(f[3]), Double(f[6]))
-                    let c1 = winogradG(Double(f[1]), Double(f[4]), Double(f[7]))
-                    let c2 = winogradG(Double(f[2]), Double(f[5]), Double(f[8]))
-                    @inline(__always) func row(_ r: Int, _ t0: Double, _ t1: Double, _ t2: Double) {
-                        let x = winogradG(t0, t1, t2)
-                        let q = out + r &* 6 &* packedPerXi
-                        q[0] = Float(x.0); q[packedPerXi] = Float(x.1); q[2 &* packedPerXi] = Float(x.2)
-                        q[3 &* packedPerXi] = Float(x.3); q[4 &* packedPerXi] = Float(x.4); q[5 &* packedPerXi] = Float(x.5)
+        let pool = ThreadPool.current
+        // Every float of `packed` is written below: rows past M in the last panel as zeros.
+        ExecutionContext(threads: m &* c >= 1 << 14 ? pool?.threads ?? 1 : 1, pool: pool).parallelFor(panels) { p0, p1 in
+            for panel in p0..<p1 {
+                var k0 = 0
+                while k0 < c {
+                    let kc = min(gemmKC, c &- k0)
+                    // Chunk k0, panel `panel`: row i − k0 of MR lanes (output channels), per ξ.
+                    var out = dst + (k0 &* mPad &+ panel &* gemmMR &* kc)
+                    for i in k0..<(k0 &+ kc) {
+                        // Lanes in pairs (MR is even): rows past M read as zero filters, whose
+                        // transform is zero.
+                        for lane in stride(from: 0, to: gemmMR, by: 2) {
+                            let o = panel &* gemmMR &+ lane
+                            let first = o < m, second = o &+ 1 < m
+                            let f0 = src + (min(o, m &- 1) &* c &+ i) &* 9, f1 = src + (min(o &+ 1, m &- 1) &* c &+ i) &* 9
+                            @inline(__always) func tap(_ t: Int) -> SIMD2<Double> {
+                                SIMD2(first ? Double(f0[t]) : 0, second ? Double(f1[t]) : 0)
+                            }
+                            // t = G·f (6×3, by columns), then each row of t times Gᵀ gives a row of U (6×6).
+                            let c0 = winogradG(tap(0), tap(3), tap(6))
+                            let c1 = winogradG(tap(1), tap(4), tap(7))
+                            let c2 = winogradG(tap(2), tap(5), tap(8))
+                            // Two adjacent floats of the packed layout: 8-byte aligned (all offsets are even).
+                            let q = UnsafeMutableRawPointer(out + lane)
+                            let stride = packedPerXi &* MemoryLayout<Float>.size
+                            @inline(__always) func row(_ r: Int, _ t0: SIMD2<Double>, _ t1: SIMD2<Double>, _ t2: SIMD2<Double>) {
+                                let x = winogradG(t0, t1, t2)
+                                let qr = q + r &* 6 &* stride
+                                qr.storeBytes(of: SIMD2<Float>(x.0), as: SIMD2<Float>.self)
+                                (qr + stride).storeBytes(of: SIMD2<Float>(x.1), as: SIMD2<Float>.self)
+                                (qr + 2 &* stride).storeBytes(of: SIMD2<Float>(x.2), as: SIMD2<Float>.self)
+                                (qr + 3 &* stride).storeBytes(of: SIMD2<Float>(x.3), as: SIMD2<Float>.self)
+                                (qr + 4 &* stride).storeBytes(of: SIMD2<Float>(x.4), as: SIMD2<Float>.self)
+                                (qr + 5 &* stride).storeBytes(of: SIMD2<Float>(x.5), as: SIMD2<Float>.self)
+                            }
+                            row(0, c0.0, c1.0, c2.0); row(1, c0.1, c1.1, c2.1); row(2, c0.2, c1.2, c2.2)
+                            row(3, c0.3, c1.3, c2.3); row(4, c0.4, c1.4, c2.4); row(5, c0.5, c1.5, c2.5)
+                        }
+                        out += gemmMR
                     }
-                    row(0, c0.0, c1.0, c2.0); row(1, c0.1, c1.1, c2.1); row(2, c0.2, c1.2, c2.2)
-                    row(3, c0.3, c1.3, c2.3); row(4, c0.4, c1.4, c2.4); row(5, c0.5, c1.5, c2.5)
-                    out += gemmMR
+                    k0 &+= kc
                 }
-                k0 &+= kc
             }
         }
         return packed
