@@ -24,7 +24,13 @@ struct PlannedConv: Operator {
     /// `W`'s shape as stored.
     let weightShape: [Int]
     /// Depthwise: `W` as is (`[M, 1, kH, kW]`); otherwise per group the packed A (`gemmPackedACount`).
-    let weights: Tensor
+    var weights: Tensor { packedA?.packed ?? storedWeight }
+    /// `W` as stored (a view of the artifact).
+    private let storedWeight: Tensor
+    /// The GEMM path's packed A (`nil` for a depthwise convolution): packed when the plan is built,
+    /// or — for a convolution with Winograd filters, which uses it only on maps too small for
+    /// Winograd — on the first inference that needs it.
+    private let packedA: PackedConvWeights?
     /// Floats of packed weights per group (GEMM path).
     let packedPerGroup: Int
     /// The constant bias, or `nil`.
@@ -103,19 +109,14 @@ struct PlannedConv: Operator {
             blockedFilters = nil
         }
         gemvWeight = conv.group == 1 && !isDepthwise && area == 1 ? w : nil
+        storedWeight = w
         if isDepthwise {
-            weights = w
+            packedA = nil
             packedPerGroup = 0
         } else {
-            let mg = m / conv.group, k = cg &* area
-            packedPerGroup = gemmPackedACount(m: mg, k: k)
-            var packed = try Tensor(uninitialized: [max(1, packedPerGroup &* conv.group)], dtype: .float32)
-            let dst = packed.mutablePointer(Float.self)
-            let src = w.pointer(Float.self)
-            for grp in 0..<conv.group {
-                gemm_packA_f32(src + grp &* mg &* k, lda: max(k, 1), m: mg, k: k, into: dst + grp &* packedPerGroup)
-            }
-            weights = packed
+            let packed = try PackedConvWeights(weight: w, groups: conv.group, eager: !isWinograd)
+            packedA = packed
+            packedPerGroup = packed.perGroup
         }
     }
 
@@ -413,6 +414,65 @@ struct PlannedConv: Operator {
                 }
                 t0 &+= count
             }
+        }
+    }
+}
+
+/// The packed A operands (one per group) of a ``PlannedConv`` on the GEMM path.
+///
+/// The memory is allocated when the plan is built; it is filled then, or — `eager: false`, for a
+/// convolution that also has Winograd filters and takes the direct path only on maps with fewer
+/// than ``PlannedConv/winogradMinimumTiles`` tiles — on first use: ResNet-18 at 224 × 224 never
+/// needs it for 9 of its 12 Winograd layers, and did 20 % of its weight packing for nothing. Lazy
+/// filling is thread-safe like ``WinogradFilters``: one caller packs under a lock, later ones read
+/// without it. Unfilled, the allocation is address space only (no page has been touched).
+final class PackedConvWeights: @unchecked Sendable {
+    /// The stored weight `[M, C/group, kH, kW]` (a constant of the artifact: no copy).
+    let weight: Tensor
+    /// Floats of packed A per group.
+    let perGroup: Int
+    private let groups: Int
+    /// The packed operands; written once, through `destination`, before `ready` is set.
+    private let storage: Tensor
+    private let destination: UnsafeMutablePointer<Float>
+    private let lock = NSLock()
+    /// Set (releasing) after `storage` is filled: later readers take no lock.
+    private let ready = Atomic<Bool>(false)
+
+    /// Allocates the packed operands of `weight` and, when `eager`, fills them.
+    /// - Throws: ``KilnError/outOfMemory(what:byteCount:)`` when the allocation is refused.
+    init(weight: Tensor, groups: Int, eager: Bool) throws {
+        self.weight = weight
+        self.groups = groups
+        let m = weight.shape[0] / groups, k = weight.shape[1...].reduce(1, *)
+        perGroup = gemmPackedACount(m: m, k: k)
+        var storage = try Tensor(uninitialized: [max(1, perGroup &* groups)], dtype: .float32)
+        destination = storage.mutablePointer(Float.self)
+        self.storage = storage
+        if eager {
+            fill()
+            ready.store(true, ordering: .releasing)
+        }
+    }
+
+    /// The packed operands, packed on the first call when they were not at init.
+    var packed: Tensor {
+        if !ready.load(ordering: .acquiring) {
+            lock.lock()
+            if !ready.load(ordering: .acquiring) {
+                fill()
+                ready.store(true, ordering: .releasing)
+            }
+            lock.unlock()
+        }
+        return storage
+    }
+
+    private func fill() {
+        let m = weight.shape[0] / groups, k = weight.shape[1...].reduce(1, *)
+        let src = weight.pointer(Float.self)
+        for grp in 0..<groups {
+            gemm_packA_f32(src + grp &* m &* k, lda: max(k, 1), m: m, k: k, into: destination + grp &* perGroup)
         }
     }
 }
