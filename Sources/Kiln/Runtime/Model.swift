@@ -85,8 +85,9 @@ public final class Model: Sendable {
         let registry = OpRegistry.standard
         let graph = try Optimizer.optimize(Graph(artifact), registry: registry,
                                            passes: options.optimize ? Optimizer.defaultPasses : Optimizer.requiredPasses)
-        plan = try ExecutionPlan(graph: graph, registry: registry, kernels: KernelDispatch.table(options.isa ?? KernelDispatch.defaultISA))
         pool = ThreadPool(threads: options.threads)
+        plan = try ExecutionPlan(graph: graph, registry: registry, kernels: KernelDispatch.table(options.isa ?? KernelDispatch.defaultISA),
+                                 pool: pool)
         memory = options.memoryPlanning ? MemoryPlanner() : nil
         if options.inferShapes {
             let (shapes, report) = try ShapeInference.infer(plan: plan, artifact: artifact, pool: pool, memory: memory,
