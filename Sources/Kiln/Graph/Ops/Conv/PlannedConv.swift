@@ -30,7 +30,7 @@ struct PlannedConv: Operator {
     /// The GEMM path's packed A (`nil` for a depthwise convolution): packed when the plan is built,
     /// or — for a convolution with Winograd filters, which uses it only on maps too small for
     /// Winograd — on the first inference that needs it.
-    private let packedA: PackedConvWeights?
+    let packedA: PackedConvWeights?
     /// Floats of packed weights per group (GEMM path).
     let packedPerGroup: Int
     /// The constant bias, or `nil`.
@@ -467,6 +467,9 @@ final class PackedConvWeights: @unchecked Sendable {
         }
         return storage
     }
+
+    /// Whether the operands have been packed (tests).
+    var isPacked: Bool { ready.load(ordering: .acquiring) }
 
     private func fill() {
         let m = weight.shape[0] / groups, k = weight.shape[1...].reduce(1, *)
