@@ -17,6 +17,7 @@ struct KilnBench: ParsableCommand {
     @Option(help: "Timed iterations.") var iterations: Int = 50
     @Option(help: "Untimed warm-up iterations.") var warmup: Int = 5
     @Flag(help: "Print one JSON object instead of text.") var json = false
+    @Flag(help: "Also check the data section's SHA-256 at load (as kiln-serve does), inside load_ms.") var verifyHash = false
     @Flag(help: "Also print the time per op type (per node, the median of --profile-runs profiled runs).") var perOp = false
     @Flag(help: "Also time raw cblas_sgemm on the model's GEMM shapes (the BLAS floor).") var blasBaseline = false
     @Option(help: "Also print the N slowest nodes (median of --profile-runs profiled runs), with shapes.") var slowest: Int = 0
@@ -34,7 +35,7 @@ struct KilnBench: ParsableCommand {
     func measure() throws {
         let url = URL(fileURLWithPath: model)
         let t0 = DispatchTime.now().uptimeNanoseconds
-        let m = try Model(contentsOf: url, options: .init(threads: threads))
+        let m = try Model(contentsOf: url, options: .init(threads: threads, verifyDataHash: verifyHash))
         let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
 
         var feeds: [String: Tensor] = [:]
