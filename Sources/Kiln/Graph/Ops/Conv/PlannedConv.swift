@@ -101,7 +101,7 @@ struct PlannedConv: Operator {
         }
         if isDepthwise && m == conv.group && Self.depthwiseBlockedEnabled {
             let lanes = kernels.lanes, blocks = (m &+ lanes &- 1) / lanes
-            var filters = try Tensor(uninitialized: [blocks &* (area &+ 1) &* lanes], dtype: .float32)
+            var filters = try PreparedWeightMemory.floats(blocks &* (area &+ 1) &* lanes)
             depthwise_blockFilters_f32(w.pointer(Float.self), bias: b?.pointer(Float.self), channels: m, area: area,
                                        lanes: lanes, into: filters.mutablePointer(Float.self))
             blockedFilters = filters
@@ -310,7 +310,7 @@ struct PlannedConv: Operator {
         let m = w.shape[0], c = w.shape[1]
         let panels = (m &+ gemmMR &- 1) / gemmMR
         let mPad = panels &* gemmMR
-        var packed = try Tensor(uninitialized: [max(1, 36 &* packedPerXi)], dtype: .float32)
+        var packed = try PreparedWeightMemory.floats(max(1, 36 &* packedPerXi))
         let dst = packed.mutablePointer(Float.self)
         let src = w.pointer(Float.self)
         let pool = ThreadPool.current
@@ -446,7 +446,9 @@ final class PackedConvWeights: @unchecked Sendable {
         self.groups = groups
         let m = weight.shape[0] / groups, k = weight.shape[1...].reduce(1, *)
         perGroup = gemmPackedACount(m: m, k: k)
-        var storage = try Tensor(uninitialized: [max(1, perGroup &* groups)], dtype: .float32)
+        // Lazily filled operands take their own allocation: untouched, it costs no memory.
+        let count = max(1, perGroup &* groups)
+        var storage = eager ? try PreparedWeightMemory.floats(count) : try Tensor(uninitialized: [count], dtype: .float32)
         destination = storage.mutablePointer(Float.self)
         self.storage = storage
         if eager {
