@@ -54,7 +54,7 @@ final class TensorStorage: @unchecked Sendable {
     ///
     /// They are the packed weights and Winograd filters made at load and the inference arenas, all
     /// written in full right after allocation: with 4 KiB pages that first write takes one page
-    /// fault per 4 KiB (ResNet-18 prepares about 85 MB at load, ~20 000 faults); with 2 MiB pages it
+    /// fault per 4 KiB (ResNet-18 prepares about 75 MB at load, ~18 000 faults); with 2 MiB pages it
     /// takes one per 2 MiB, and later reads miss the TLB less. Only whole 2 MiB ranges inside the
     /// allocation become huge pages, so it costs no memory beyond what the allocation covers; where
     /// the kernel has no huge page to give, it uses 4 KiB pages as before.
