@@ -323,8 +323,8 @@ struct PlannedConv: Operator {
                     // Chunk k0, panel `panel`: row i − k0 of MR lanes (output channels), per ξ.
                     var out = dst + (k0 &* mPad &+ panel &* gemmMR &* kc)
                     for i in k0..<(k0 &+ kc) {
-                        // Lanes in pairs (MR is even): rows past M read as zero filters, whose
-                        // transform is zero.
+                        // Lanes in pairs (MR is even): rows past M read as zero filters and are
+                        // then stored as zeros.
                         for lane in stride(from: 0, to: gemmMR, by: 2) {
                             let o = panel &* gemmMR &+ lane
                             let first = o < m, second = o &+ 1 < m
@@ -351,6 +351,14 @@ struct PlannedConv: Operator {
                             }
                             row(0, c0.0, c1.0, c2.0); row(1, c0.1, c1.1, c2.1); row(2, c0.2, c1.2, c2.2)
                             row(3, c0.3, c1.3, c2.3); row(4, c0.4, c1.4, c2.4); row(5, c0.5, c1.5, c2.5)
+                            if !second {
+                                // Rows past M: +0 (a zero filter's transform has −0 in places).
+                                let z = out + lane
+                                for xi in 0..<36 {
+                                    if !first { z[xi &* packedPerXi] = 0 }
+                                    z[xi &* packedPerXi &+ 1] = 0
+                                }
+                            }
                         }
                         out += gemmMR
                     }
