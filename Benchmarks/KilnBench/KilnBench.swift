@@ -17,6 +17,8 @@ struct KilnBench: ParsableCommand {
     @Option(help: "Timed iterations.") var iterations: Int = 50
     @Option(help: "Untimed warm-up iterations.") var warmup: Int = 5
     @Flag(help: "Print one JSON object instead of text.") var json = false
+    @Flag(help: "Also check the data section's SHA-256 at load (as kiln-serve does), inside load_ms.") var verifyHash = false
+    @Option(help: "Load the model this many more times in the same process and report the median (reload_ms): the load without the process's one-time costs (runtime metadata, OpenBLAS and Foundation set-up).") var reloads: Int = 0
     @Flag(help: "Also print the time per op type (per node, the median of --profile-runs profiled runs).") var perOp = false
     @Flag(help: "Also time raw cblas_sgemm on the model's GEMM shapes (the BLAS floor).") var blasBaseline = false
     @Option(help: "Also print the N slowest nodes (median of --profile-runs profiled runs), with shapes.") var slowest: Int = 0
@@ -34,8 +36,15 @@ struct KilnBench: ParsableCommand {
     func measure() throws {
         let url = URL(fileURLWithPath: model)
         let t0 = DispatchTime.now().uptimeNanoseconds
-        let m = try Model(contentsOf: url, options: .init(threads: threads))
+        let m = try Model(contentsOf: url, options: .init(threads: threads, verifyDataHash: verifyHash))
         let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        var reloadSamples: [Double] = []
+        for _ in 0..<max(0, reloads) {
+            let r0 = DispatchTime.now().uptimeNanoseconds
+            _ = try Model(contentsOf: url, options: .init(threads: threads, verifyDataHash: verifyHash))
+            reloadSamples.append(Double(DispatchTime.now().uptimeNanoseconds - r0) / 1e9)
+        }
+        let reloadSeconds = reloadSamples.isEmpty ? nil : reloadSamples.sorted()[reloadSamples.count / 2]
 
         var feeds: [String: Tensor] = [:]
         for (name, t) in try m.defaultInputs() {
@@ -69,7 +78,7 @@ struct KilnBench: ParsableCommand {
         }
         let macs = profile.reduce(0) { $0 + $1.macs }
         let p50 = pct(50)
-        let result: [String: Any] = [
+        var result: [String: Any] = [
             "model": url.lastPathComponent, "threads": threads, "batch": batch, "iterations": samples.count,
             "load_ms": loadSeconds * 1e3, "first_inference_ms": firstSeconds * 1e3,
             "min_ms": samples[0] * 1e3, "p50_ms": p50 * 1e3, "p90_ms": pct(90) * 1e3, "p99_ms": pct(99) * 1e3,
@@ -78,6 +87,7 @@ struct KilnBench: ParsableCommand {
             "gflops": 2 * Double(macs) / p50 / 1e9,
             "arena_bytes": m.arenaBytes(for: feeds) ?? 0, "allocations_per_inference": allocations, "blas": BLASInfo.description, "kernels": BLASInfo.kernelDescription,
         ]
+        if let reloadSeconds { result["reload_ms"] = reloadSeconds * 1e3 }
         if json {
             let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
@@ -86,6 +96,9 @@ struct KilnBench: ParsableCommand {
             print(BLASInfo.kernelDescription)
             print(BLASInfo.description)
             print(String(format: "load %.1f ms, first inference %.1f ms", loadSeconds * 1e3, firstSeconds * 1e3))
+            if let reloadSeconds {
+                print(String(format: "reload %.1f ms (median of %d more loads in this process)", reloadSeconds * 1e3, reloadSamples.count))
+            }
             print(String(format: "latency ms: min %.2f  p50 %.2f  p90 %.2f  p99 %.2f", samples[0] * 1e3, p50 * 1e3, pct(90) * 1e3, pct(99) * 1e3))
             print(String(format: "throughput %.1f images/s, %.2f GMACs/image-batch, %.1f GFLOPS achieved",
                          Double(batch) / p50, Double(macs) / 1e9, 2 * Double(macs) / p50 / 1e9))

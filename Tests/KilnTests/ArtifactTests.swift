@@ -51,6 +51,35 @@ final class ArtifactTests: XCTestCase {
         }
     }
 
+    /// `Model(contentsOf:)` with `verifyDataHash`, on one and two threads: a corrupt weight is
+    /// reported as a hash mismatch at the data section's offset (and only when asked for), and an
+    /// intact file loads and predicts as without the check.
+    func testModelLoadChecksTheDataHashOnOneAndTwoThreads() throws {
+        let source = ModelFixtureTests.modelsDirectory.appendingPathComponent("tiny_resnet.kiln")
+        let intact = try Artifact(contentsOf: source)
+        var bytes = [UInt8](try Data(contentsOf: source))
+        let weight = try XCTUnwrap(intact.records.first { $0.length >= 64 && !$0.name.hasPrefix("selftest") })
+        bytes[weight.fileOffset + 1] ^= 0x40
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-hash-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let corrupt = directory.appendingPathComponent("corrupt.kiln")
+        try Data(bytes).write(to: corrupt)
+        let unchecked = try Model(contentsOf: source, options: .init(threads: 1))
+        let feeds = try unchecked.defaultInputs()
+        let expected = try unchecked.predict(feeds)
+        for threads in [1, 2] {
+            XCTAssertNoThrow(try Model(contentsOf: corrupt, options: .init(threads: threads)), "the hash is only checked on request")
+            XCTAssertThrowsError(try Model(contentsOf: corrupt, options: .init(threads: threads, verifyDataHash: true)), "threads \(threads)") { error in
+                guard case KilnError.malformedArtifact(let offset, let reason) = error else { return XCTFail("\(error)") }
+                XCTAssertEqual(offset, intact.dataRange.lowerBound)
+                XCTAssertTrue(reason.contains("SHA-256"), reason)
+            }
+            let checked = try Model(contentsOf: source, options: .init(threads: threads, verifyDataHash: true))
+            XCTAssertTrue(try checked.predict(feeds) == expected, "threads \(threads)")
+        }
+    }
+
     func testPreambleFieldsAreValidated() throws {
         let good = try sampleWriter().encode()
         func patched(_ offset: Int, _ value: UInt64, size: Int) -> [UInt8] {

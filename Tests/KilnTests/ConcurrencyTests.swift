@@ -60,6 +60,42 @@ final class ConcurrencyTests: XCTestCase {
         }
     }
 
+    /// A Winograd-eligible convolution packs its direct-path weights on first use (`PackedConvWeights`)
+    /// and builds its Winograd filters on first use: 8 threads make the first calls at once on a
+    /// fresh `PlannedConv`, small maps (direct path) and large ones (Winograd) interleaved, and every
+    /// result equals, bit for bit, the serial result of another instance.
+    func testConcurrentFirstCallsPrepareLazyWeightsOnce() throws {
+        var r = SeededGenerator(seed: 7)
+        func random(_ shape: [Int]) throws -> Tensor {
+            try Tensor(shape: shape, scalars: (0..<shape.reduce(1, *)).map { _ in Float.random(in: -1..<1, using: &r) })
+        }
+        let conv = try Conv(attributes: Attributes(op: "Conv", node: "lazy", ["pads": .ints([1, 1, 1, 1])]))
+        let w = try random([33, 16, 3, 3]), b = try random([33])
+        let inputs = [try random([1, 16, 6, 5]), try random([1, 16, 20, 18])] // 4 tiles (direct), 25 tiles (Winograd)
+        let reference = try PlannedConv(conv, weight: w, bias: b, kernels: KernelDispatch.table(), node: "lazy")
+        let serial = try inputs.map { try reference.run([$0, w, b], context: ExecutionContext(threads: 2))[0] }
+        for _ in 0..<5 {
+            let planned = try PlannedConv(conv, weight: w, bias: b, kernels: KernelDispatch.table(), node: "lazy")
+            XCTAssertEqual(planned.packedA?.isPacked, false, "packed at load although Winograd is possible")
+            XCTAssertEqual(planned.winogradWeights?.isPrepared, false)
+            let tally = Tally()
+            nonisolated(unsafe) let shared = planned
+            spread(64, threads: 8) { i in
+                do {
+                    let y = try shared.run([inputs[i % 2], w, b], context: ExecutionContext(threads: 2))[0]
+                    tally.record { $0.calls += 1; if y != serial[i % 2] { $0.mismatches.append("call \(i)") } }
+                } catch {
+                    tally.record { $0.errors.append("call \(i): \(error)") }
+                }
+            }
+            XCTAssertEqual(tally.errors, [])
+            XCTAssertEqual(tally.calls, 64)
+            XCTAssertEqual(tally.mismatches, [], "concurrent first calls differ from the serial results")
+            XCTAssertEqual(planned.packedA?.isPacked, true)
+            XCTAssertEqual(planned.winogradWeights?.isPrepared, true)
+        }
+    }
+
     /// An op that throws in the middle of the graph (an odd size reaches the Concat of two
     /// branches that no longer line up) leaves the model usable: calls that fail and calls that
     /// succeed interleave on 4 threads, and every success equals the serial result.

@@ -57,9 +57,11 @@ final class ExecutionPlan: Sendable {
     func slot(of name: String) -> Int? { slots[name] }
 
     /// Plans `graph`.
+    /// - Parameter pool: Prepares the ops (packs their weights) in parallel on this pool: each op's
+    ///   preparation depends only on its own constants. `nil`: one after the other on the caller.
     /// - Throws: ``KilnError/unsupportedOp(name:node:reason:)`` for an op the registry lacks,
     ///   or the decoder's error for illegal attributes, naming the node.
-    init(graph: Graph, registry: OpRegistry, kernels: KernelTable = KernelDispatch.table()) throws {
+    init(graph: Graph, registry: OpRegistry, kernels: KernelTable = KernelDispatch.table(), pool: ThreadPool? = nil) throws {
         self.graph = graph
         self.kernels = kernels
         var slotOf: [String: Int] = [:]
@@ -89,16 +91,11 @@ final class ExecutionPlan: Sendable {
                 }
                 op = fusable.fused(with: activation)
             }
-            // Prepare: an op whose weights are constants gets its planned form (packed weights,
-            // chosen kernels) once, here.
-            if let preparable = op as? any PreparableOperator {
-                let constants = n.inputs.map { $0.isEmpty ? nil : graph.constants[$0] }
-                if let planned = try preparable.prepared(inputs: n.inputs, constants: constants, kernels: kernels, node: n.name) {
-                    op = planned
-                }
-            }
             steps.append((n, op, n.inputs.map { $0.isEmpty ? -1 : slot($0) }, n.outputs.map { $0.isEmpty ? -1 : slot($0) }))
         }
+        // Prepare: an op whose weights are constants gets its planned form (packed weights,
+        // chosen kernels) once, here.
+        try Self.prepare(&steps, graph: graph, kernels: kernels, pool: pool)
         outputs = graph.outputs.map { ($0, slot($0.name)) }
         slotCount = slotOf.count
         slots = slotOf
@@ -120,6 +117,43 @@ final class ExecutionPlan: Sendable {
         self.steps = steps.enumerated().map { i, s in
             Step(node: s.node.name, opType: s.node.op, op: s.op, inputs: s.inputs, outputs: s.outputs, releases: releases[i])
         }
+    }
+
+    /// Replaces every preparable op of `steps` by its prepared form, on `pool`'s threads when it has
+    /// several: the ops are claimed one at a time, the largest weights first, so that one big layer
+    /// does not finish last alone. An error is the one the first failing node in graph order throws,
+    /// as when preparing one after the other.
+    private static func prepare(_ steps: inout [(node: NodeDef, op: any Operator, inputs: [Int], outputs: [Int])],
+                                graph: Graph, kernels: KernelTable, pool: ThreadPool?) throws {
+        var work: [(step: Int, op: any PreparableOperator, constants: [Tensor?], bytes: Int)] = []
+        for (i, s) in steps.enumerated() {
+            guard let preparable = s.op as? any PreparableOperator else { continue }
+            let constants = s.node.inputs.map { $0.isEmpty ? nil : graph.constants[$0] }
+            work.append((i, preparable, constants, constants.reduce(0) { $0 + ($1?.byteCount ?? 0) }))
+        }
+        work.sort { $0.bytes != $1.bytes ? $0.bytes > $1.bytes : $0.step < $1.step }
+        let results = UnsafeMutableBufferPointer<Result<(any Operator)?, any Error>>.allocate(capacity: work.count)
+        defer { results.deinitialize().deallocate() }
+        func prepareOne(_ j: Int) {
+            let w = work[j], node = steps[w.step].node
+            results.baseAddress!.advanced(by: j).initialize(to: Result {
+                try w.op.prepared(inputs: node.inputs, constants: w.constants, kernels: kernels, node: node.name)
+            })
+        }
+        if let pool, pool.threads > 1, work.count > 1 {
+            pool.run(chunks: work.count, prepareOne)
+        } else {
+            for j in work.indices { prepareOne(j) }
+        }
+        var firstError: (step: Int, error: any Error)?
+        for (j, w) in work.enumerated() {
+            switch results[j] {
+            case .success(let planned?): steps[w.step].op = planned
+            case .success(nil): break
+            case .failure(let error): if w.step < firstError?.step ?? .max { firstError = (w.step, error) }
+            }
+        }
+        if let firstError { throw firstError.error }
     }
 
     /// Multiply-accumulate count by op type is computed from shapes observed at run time; see

@@ -71,19 +71,23 @@ public final class Model: Sendable {
     /// - Throws: ``KilnError`` naming what is wrong: the byte offset of a malformed field, the node of
     ///   an unsupported op or illegal attribute.
     public convenience init(contentsOf url: URL, options: Options = Options()) throws {
+        // Before anything else: OpenBLAS's idle worker threads poll a core until they are stopped.
+        _ = Sgemm.singleThreaded
         try self.init(artifact: Artifact(contentsOf: url, verifyDataHash: options.verifyDataHash), options: options)
     }
 
     /// Optimizes and plans an already loaded artifact.
     /// - Throws: ``KilnError`` for unsupported ops or illegal attributes, naming the node.
     public init(artifact: Artifact, options: Options = Options()) throws {
+        _ = Sgemm.singleThreaded
         self.artifact = artifact
         self.options = options
         let registry = OpRegistry.standard
         let graph = try Optimizer.optimize(Graph(artifact), registry: registry,
                                            passes: options.optimize ? Optimizer.defaultPasses : Optimizer.requiredPasses)
-        plan = try ExecutionPlan(graph: graph, registry: registry, kernels: KernelDispatch.table(options.isa ?? KernelDispatch.defaultISA))
         pool = ThreadPool(threads: options.threads)
+        plan = try ExecutionPlan(graph: graph, registry: registry, kernels: KernelDispatch.table(options.isa ?? KernelDispatch.defaultISA),
+                                 pool: pool)
         memory = options.memoryPlanning ? MemoryPlanner() : nil
         if options.inferShapes {
             let (shapes, report) = try ShapeInference.infer(plan: plan, artifact: artifact, pool: pool, memory: memory,

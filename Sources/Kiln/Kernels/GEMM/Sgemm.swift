@@ -1,4 +1,9 @@
 import CBLAS
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Single-precision GEMM through OpenBLAS: `C = alpha * op(A) * op(B) + beta * C`, row-major.
 ///
@@ -7,11 +12,32 @@ import CBLAS
 /// own pool (``run(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:context:)``), so that one
 /// thread budget covers both and concurrent inferences do not multiply OpenBLAS's threads.
 enum Sgemm {
-    /// Makes OpenBLAS single-threaded, once per process.
+    /// Makes OpenBLAS single-threaded, once per process, and stops the worker threads a threaded
+    /// OpenBLAS started when it was loaded (see ``stopServerThreads()``). `Model` touches this
+    /// first thing at load.
     static let singleThreaded: Bool = {
         openblas_set_num_threads(1)
+        stopServerThreads()
         return true
     }()
+
+    /// Joins the worker threads of a threaded OpenBLAS, if it has any.
+    ///
+    /// Debian's pthread OpenBLAS (0.3.21) starts one worker per extra core when the library is
+    /// loaded, before `main`; each polls for work with `sched_yield` for about 2^28 cycles (~0.1 s)
+    /// before it sleeps, and `openblas_set_num_threads(1)` does not stop it. Kiln never hands
+    /// OpenBLAS work for those threads, but while they poll they take a core from the load (on a
+    /// 2-core machine, from the second thread of the model's pool). `blas_thread_shutdown_` (the
+    /// function OpenBLAS's own fork handler calls) joins them; should OpenBLAS ever need them again
+    /// it starts them anew. The serial and OpenMP builds export no such function or do no
+    /// polling, so it is looked up at run time and skipped when absent.
+    static func stopServerThreads() {
+        guard let process = dlopen(nil, RTLD_NOW) else { return }
+        defer { dlclose(process) }
+        guard let symbol = dlsym(process, "blas_thread_shutdown_") else { return }
+        typealias Shutdown = @convention(c) () -> Int32
+        _ = unsafeBitCast(symbol, to: Shutdown.self)()
+    }
 
     /// Below this many multiply-adds a product runs on one thread: splitting costs more than it saves.
     static let parallelThreshold = 1 << 18

@@ -24,7 +24,13 @@ struct PlannedConv: Operator {
     /// `W`'s shape as stored.
     let weightShape: [Int]
     /// Depthwise: `W` as is (`[M, 1, kH, kW]`); otherwise per group the packed A (`gemmPackedACount`).
-    let weights: Tensor
+    var weights: Tensor { packedA?.packed ?? storedWeight }
+    /// `W` as stored (a view of the artifact).
+    private let storedWeight: Tensor
+    /// The GEMM path's packed A (`nil` for a depthwise convolution): packed when the plan is built,
+    /// or — for a convolution with Winograd filters, which uses it only on maps too small for
+    /// Winograd — on the first inference that needs it.
+    let packedA: PackedConvWeights?
     /// Floats of packed weights per group (GEMM path).
     let packedPerGroup: Int
     /// The constant bias, or `nil`.
@@ -97,7 +103,7 @@ struct PlannedConv: Operator {
         }
         if isDepthwise && m == conv.group && Self.depthwiseBlockedEnabled {
             let lanes = kernels.lanes, blocks = (m &+ lanes &- 1) / lanes
-            var filters = try Tensor(uninitialized: [blocks &* (area &+ 1) &* lanes], dtype: .float32)
+            var filters = try PreparedWeightMemory.floats(blocks &* (area &+ 1) &* lanes)
             depthwise_blockFilters_f32(w.pointer(Float.self), bias: b?.pointer(Float.self), channels: m, area: area,
                                        lanes: lanes, into: filters.mutablePointer(Float.self))
             blockedFilters = filters
@@ -105,19 +111,14 @@ struct PlannedConv: Operator {
             blockedFilters = nil
         }
         gemvWeight = conv.group == 1 && !isDepthwise && area == 1 ? w : nil
+        storedWeight = w
         if isDepthwise {
-            weights = w
+            packedA = nil
             packedPerGroup = 0
         } else {
-            let mg = m / conv.group, k = cg &* area
-            packedPerGroup = gemmPackedACount(m: mg, k: k)
-            var packed = try Tensor(uninitialized: [max(1, packedPerGroup &* conv.group)], dtype: .float32)
-            let dst = packed.mutablePointer(Float.self)
-            let src = w.pointer(Float.self)
-            for grp in 0..<conv.group {
-                gemm_packA_f32(src + grp &* mg &* k, lda: max(k, 1), m: mg, k: k, into: dst + grp &* packedPerGroup)
-            }
-            weights = packed
+            let packed = try PackedConvWeights(weight: w, groups: conv.group, eager: !isWinograd)
+            packedA = packed
+            packedPerGroup = packed.perGroup
         }
     }
 
@@ -299,9 +300,11 @@ struct PlannedConv: Operator {
 
     /// `G·(a, b, c)ᵀ` for F(4,3)'s `G` = [[1/4, 0, 0], [−1/6, −1/6, −1/6], [−1/6, 1/6, −1/6],
     /// [1/24, 1/12, 1/6], [1/24, −1/12, 1/6], [0, 0, 1]], factored: 10 operations instead of 18
-    /// multiply-adds.
+    /// multiply-adds. Two filters at once (one per lane), each lane computed exactly as a scalar
+    /// would be.
     @inline(__always)
-    fileprivate static func winogradG(_ a: Double, _ b: Double, _ c: Double) -> (Double, Double, Double, Double, Double, Double) {
+    fileprivate static func winogradG(_ a: SIMD2<Double>, _ b: SIMD2<Double>, _ c: SIMD2<Double>)
+        -> (SIMD2<Double>, SIMD2<Double>, SIMD2<Double>, SIMD2<Double>, SIMD2<Double>, SIMD2<Double>) {
         let s = a + c, u = a * (1.0 / 24) + c * (1.0 / 6), v = b * (1.0 / 12)
         return (a * 0.25, (s + b) * (-1.0 / 6), (s - b) * (-1.0 / 6), u + v, u - v, c)
     }
@@ -310,38 +313,70 @@ struct PlannedConv: Operator {
     /// double precision and written straight into the packed A operands of the 36 GEMMs (one per
     /// position ξ, `gemm_packA_f32`'s layout): no intermediate `[36 × M × C]` copy, which cost more
     /// in page faults and a second pass than the arithmetic.
+    ///
+    /// The loops run in the order of the packed layout — row panel, input channel, pair of lanes —
+    /// so each of the 36 outputs is written front to back, two floats per store; two output
+    /// channels are transformed at once in `SIMD2<Double>` (the same arithmetic per lane, so the
+    /// same bits as one at a time); and the row panels are split over the pool of the inference that
+    /// asks for the filters (the load-time probe; `ThreadPool.current`), one thread without one.
     fileprivate static func winogradFilters(_ w: Tensor, packedPerXi: Int) throws -> Tensor {
         let m = w.shape[0], c = w.shape[1]
-        let mPad = (m &+ gemmMR &- 1) / gemmMR &* gemmMR
-        var packed = try Tensor(uninitialized: [max(1, 36 &* packedPerXi)], dtype: .float32)
+        let panels = (m &+ gemmMR &- 1) / gemmMR
+        let mPad = panels &* gemmMR
+        var packed = try PreparedWeightMemory.floats(max(1, 36 &* packedPerXi))
         let dst = packed.mutablePointer(Float.self)
-        // Rows past M in the last panel are zero.
-        if mPad != m { dst.update(repeating: 0, count: max(1, 36 &* packedPerXi)) }
         let src = w.pointer(Float.self)
-        for o in 0..<m {
-            let panel = o / gemmMR, lane = o &- panel &* gemmMR
-            var k0 = 0
-            while k0 < c {
-                let kc = min(gemmKC, c &- k0)
-                // (o, i) of every ξ: chunk k0, panel `panel`, row i − k0, lane o mod MR.
-                var out = dst + (k0 &* mPad &+ panel &* gemmMR &* kc &+ lane)
-                for i in k0..<(k0 &+ kc) {
-                    let f = src + (o &* c &+ i) &* 9
-                    // t = G·f (6×3, by columns), then each row of t times Gᵀ gives a row of U (6×6).
-                    let c0 = winogradG(Double(f[0]), Double(f[3]), Double(f[6]))
-                    let c1 = winogradG(Double(f[1]), Double(f[4]), Double(f[7]))
-                    let c2 = winogradG(Double(f[2]), Double(f[5]), Double(f[8]))
-                    @inline(__always) func row(_ r: Int, _ t0: Double, _ t1: Double, _ t2: Double) {
-                        let x = winogradG(t0, t1, t2)
-                        let q = out + r &* 6 &* packedPerXi
-                        q[0] = Float(x.0); q[packedPerXi] = Float(x.1); q[2 &* packedPerXi] = Float(x.2)
-                        q[3 &* packedPerXi] = Float(x.3); q[4 &* packedPerXi] = Float(x.4); q[5 &* packedPerXi] = Float(x.5)
+        let pool = ThreadPool.current
+        // Every float of `packed` is written below: rows past M in the last panel as zeros.
+        ExecutionContext(threads: m &* c >= 1 << 14 ? pool?.threads ?? 1 : 1, pool: pool).parallelFor(panels) { p0, p1 in
+            for panel in p0..<p1 {
+                var k0 = 0
+                while k0 < c {
+                    let kc = min(gemmKC, c &- k0)
+                    // Chunk k0, panel `panel`: row i − k0 of MR lanes (output channels), per ξ.
+                    var out = dst + (k0 &* mPad &+ panel &* gemmMR &* kc)
+                    for i in k0..<(k0 &+ kc) {
+                        // Lanes in pairs (MR is even): rows past M read as zero filters and are
+                        // then stored as zeros.
+                        for lane in stride(from: 0, to: gemmMR, by: 2) {
+                            let o = panel &* gemmMR &+ lane
+                            let first = o < m, second = o &+ 1 < m
+                            let f0 = src + (min(o, m &- 1) &* c &+ i) &* 9, f1 = src + (min(o &+ 1, m &- 1) &* c &+ i) &* 9
+                            @inline(__always) func tap(_ t: Int) -> SIMD2<Double> {
+                                SIMD2(first ? Double(f0[t]) : 0, second ? Double(f1[t]) : 0)
+                            }
+                            // t = G·f (6×3, by columns), then each row of t times Gᵀ gives a row of U (6×6).
+                            let c0 = winogradG(tap(0), tap(3), tap(6))
+                            let c1 = winogradG(tap(1), tap(4), tap(7))
+                            let c2 = winogradG(tap(2), tap(5), tap(8))
+                            // Two adjacent floats of the packed layout: 8-byte aligned (all offsets are even).
+                            let q = UnsafeMutableRawPointer(out + lane)
+                            let stride = packedPerXi &* MemoryLayout<Float>.size
+                            @inline(__always) func row(_ r: Int, _ t0: SIMD2<Double>, _ t1: SIMD2<Double>, _ t2: SIMD2<Double>) {
+                                let x = winogradG(t0, t1, t2)
+                                let qr = q + r &* 6 &* stride
+                                qr.storeBytes(of: SIMD2<Float>(x.0), as: SIMD2<Float>.self)
+                                (qr + stride).storeBytes(of: SIMD2<Float>(x.1), as: SIMD2<Float>.self)
+                                (qr + 2 &* stride).storeBytes(of: SIMD2<Float>(x.2), as: SIMD2<Float>.self)
+                                (qr + 3 &* stride).storeBytes(of: SIMD2<Float>(x.3), as: SIMD2<Float>.self)
+                                (qr + 4 &* stride).storeBytes(of: SIMD2<Float>(x.4), as: SIMD2<Float>.self)
+                                (qr + 5 &* stride).storeBytes(of: SIMD2<Float>(x.5), as: SIMD2<Float>.self)
+                            }
+                            row(0, c0.0, c1.0, c2.0); row(1, c0.1, c1.1, c2.1); row(2, c0.2, c1.2, c2.2)
+                            row(3, c0.3, c1.3, c2.3); row(4, c0.4, c1.4, c2.4); row(5, c0.5, c1.5, c2.5)
+                            if !second {
+                                // Rows past M: +0 (a zero filter's transform has −0 in places).
+                                let z = out + lane
+                                for xi in 0..<36 {
+                                    if !first { z[xi &* packedPerXi] = 0 }
+                                    z[xi &* packedPerXi &+ 1] = 0
+                                }
+                            }
+                        }
+                        out += gemmMR
                     }
-                    row(0, c0.0, c1.0, c2.0); row(1, c0.1, c1.1, c2.1); row(2, c0.2, c1.2, c2.2)
-                    row(3, c0.3, c1.3, c2.3); row(4, c0.4, c1.4, c2.4); row(5, c0.5, c1.5, c2.5)
-                    out += gemmMR
+                    k0 &+= kc
                 }
-                k0 &+= kc
             }
         }
         return packed
@@ -428,6 +463,70 @@ struct PlannedConv: Operator {
                 runBlock(n, t0, count, buffer, buffer + vFloats, parallel)
                 t0 &+= count
             }
+        }
+    }
+}
+
+/// The packed A operands (one per group) of a ``PlannedConv`` on the GEMM path.
+///
+/// The memory is allocated when the plan is built; it is filled then, or — `eager: false`, for a
+/// convolution that also has Winograd filters and takes the direct path only on maps with fewer
+/// than ``PlannedConv/winogradMinimumTiles`` tiles — on first use: ResNet-18 at 224 × 224 never
+/// needs it for 9 of its 12 Winograd layers, and did 20 % of its weight packing for nothing. Lazy
+/// filling is thread-safe like ``WinogradFilters``: one caller packs under a lock, later ones read
+/// without it. Unfilled, the allocation is address space only (no page has been touched).
+final class PackedConvWeights: @unchecked Sendable {
+    /// The stored weight `[M, C/group, kH, kW]` (a constant of the artifact: no copy).
+    let weight: Tensor
+    /// Floats of packed A per group.
+    let perGroup: Int
+    private let groups: Int
+    /// The packed operands; written once, through `destination`, before `ready` is set.
+    private let storage: Tensor
+    private let destination: UnsafeMutablePointer<Float>
+    private let lock = NSLock()
+    /// Set (releasing) after `storage` is filled: later readers take no lock.
+    private let ready = Atomic<Bool>(false)
+
+    /// Allocates the packed operands of `weight` and, when `eager`, fills them.
+    /// - Throws: ``KilnError/outOfMemory(what:byteCount:)`` when the allocation is refused.
+    init(weight: Tensor, groups: Int, eager: Bool) throws {
+        self.weight = weight
+        self.groups = groups
+        let m = weight.shape[0] / groups, k = weight.shape[1...].reduce(1, *)
+        perGroup = gemmPackedACount(m: m, k: k)
+        // Lazily filled operands take their own allocation: untouched, it costs no memory.
+        let count = max(1, perGroup &* groups)
+        var storage = eager ? try PreparedWeightMemory.floats(count) : try Tensor(uninitialized: [count], dtype: .float32)
+        destination = storage.mutablePointer(Float.self)
+        self.storage = storage
+        if eager {
+            fill()
+            ready.store(true, ordering: .releasing)
+        }
+    }
+
+    /// The packed operands, packed on the first call when they were not at init.
+    var packed: Tensor {
+        if !ready.load(ordering: .acquiring) {
+            lock.lock()
+            if !ready.load(ordering: .acquiring) {
+                fill()
+                ready.store(true, ordering: .releasing)
+            }
+            lock.unlock()
+        }
+        return storage
+    }
+
+    /// Whether the operands have been packed (tests).
+    var isPacked: Bool { ready.load(ordering: .acquiring) }
+
+    private func fill() {
+        let m = weight.shape[0] / groups, k = weight.shape[1...].reduce(1, *)
+        let src = weight.pointer(Float.self)
+        for grp in 0..<groups {
+            gemm_packA_f32(src + grp &* m &* k, lda: max(k, 1), m: m, k: k, into: destination + grp &* perGroup)
         }
     }
 }

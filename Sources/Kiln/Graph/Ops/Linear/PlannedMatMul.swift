@@ -30,7 +30,7 @@ struct PlannedMatMul: Operator {
         weightShape = weight.shape
         self.bias = bias
         self.kernels = kernels
-        var p = try Tensor(uninitialized: [max(1, gemmPackedBCount(k: k, n: n, nr: kernels.nr))], dtype: .float32)
+        var p = try PreparedWeightMemory.floats(max(1, gemmPackedBCount(k: k, n: n, nr: kernels.nr)))
         if k > 0 && n > 0 {
             kernels.packB(weight.pointer(Float.self), n, k, n, p.mutablePointer(Float.self))
         }
