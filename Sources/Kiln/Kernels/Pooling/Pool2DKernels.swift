@@ -62,8 +62,8 @@ func poolTapCounts(output: Int, input: Int, kernel: Int, stride: Int, dilation: 
 /// `pool_maxPlane_f32` (`KilnKernels`, AVX2/AVX-512 vectors where the CPU has them); average pooling
 /// the portable loops below.
 ///
-/// Separable: for each output row, the valid kernel rows are first reduced into a row buffer (SIMD
-/// over the input width), then each output column reduces its kernel columns from that buffer. The
+/// Average pooling is separable: for each output row, the valid kernel rows are first summed into a
+/// row buffer (SIMD over the input width), then each output column sums its kernel columns. The
 /// column pass runs 8 outputs at a time in the interior for stride 1 and stride 2 (even lanes of a
 /// 16-wide load); borders and other strides take the scalar loop with bounds checks.
 ///
@@ -71,8 +71,7 @@ func poolTapCounts(output: Int, input: Int, kernel: Int, stride: Int, dilation: 
 /// Runtime) and 0 for average.
 func pool2d_f32_nchw(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, planes: Int,
                      _ g: Pool2DGeometry, kind: PoolKind, context: ExecutionContext) {
-    let isMax = kind == .max
-    if isMax {
+    guard case let .average(include) = kind else {
         // The process's kernel variant (`KernelDispatch`): the same separable scheme with its vectors.
         let table = KernelDispatch.table()
         let window = ConvWindow(inH: g.inH, inW: g.inW, outH: g.outH, outW: g.outW, kH: g.kH, kW: g.kW,
@@ -89,14 +88,11 @@ func pool2d_f32_nchw(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>
         }
         return
     }
-    var rowCounts: [Float] = []
-    var colInverse: [Float] = []
-    if case let .average(include) = kind {
-        rowCounts = poolTapCounts(output: g.outH, input: g.inH, kernel: g.kH, stride: g.strideH, dilation: g.dilationH,
+    // Average: sums over the separable passes, then each output divided by its tap count.
+    let rowCounts = poolTapCounts(output: g.outH, input: g.inH, kernel: g.kH, stride: g.strideH, dilation: g.dilationH,
                                   padBegin: g.padTop, padEnd: g.padBottom, countIncludePad: include)
-        colInverse = poolTapCounts(output: g.outW, input: g.inW, kernel: g.kW, stride: g.strideW, dilation: g.dilationW,
+    let colInverse = poolTapCounts(output: g.outW, input: g.inW, kernel: g.kW, stride: g.strideW, dilation: g.dilationW,
                                    padBegin: g.padLeft, padEnd: g.padRight, countIncludePad: include)
-    }
     // Interior columns: every tap inside [0, inW).
     let span = (g.kW &- 1) &* g.dilationW
     var owLo = (g.padLeft &+ g.strideW &- 1) / g.strideW
@@ -107,7 +103,7 @@ func pool2d_f32_nchw(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>
     let threads = work >= 1 << 15 ? context.threads : 1
     rowCounts.withUnsafeBufferPointer { rowCountsBuf in
         colInverse.withUnsafeBufferPointer { colCountsBuf in
-            let rc = rowCountsBuf.baseAddress, cc = colCountsBuf.baseAddress
+            let rc = rowCountsBuf.baseAddress!, cc = colCountsBuf.baseAddress!
             ExecutionContext(threads: threads).parallelFor(planes) { p0, p1 in
                 // Room for a 16-wide load starting at the last input column.
                 let tmp = ThreadWorkspace.floats(g.inW &+ 16)
@@ -116,13 +112,11 @@ func pool2d_f32_nchw(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>
                     let src = x + plane &* (g.inH &* g.inW)
                     let dst = y + plane &* (g.outH &* g.outW)
                     for oh in 0..<g.outH {
-                        poolReduceRows_f32(src, tmp, oh: oh, g, isMax: isMax)
+                        poolSumRows_f32(src, tmp, oh: oh, g)
                         let out = dst + oh &* g.outW
-                        poolReduceColumns_f32(tmp, out, g, isMax: isMax, interior: owLo..<owHi)
-                        if !isMax, let rc, let cc {
-                            let r = rc[oh]
-                            for ow in 0..<g.outW { out[ow] = out[ow] / (r * cc[ow]) }
-                        }
+                        poolSumColumns_f32(tmp, out, g, interior: owLo..<owHi)
+                        let r = rc[oh]
+                        for ow in 0..<g.outW { out[ow] = out[ow] / (r * cc[ow]) }
                     }
                 }
             }
@@ -130,10 +124,10 @@ func pool2d_f32_nchw(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>
     }
 }
 
-/// `tmp[w]` = max or sum over the valid kernel rows of output row `oh`, for every input column.
+/// `tmp[w]` = sum over the valid kernel rows of output row `oh`, for every input column.
 @inline(__always)
-func poolReduceRows_f32(_ src: UnsafePointer<Float>, _ tmp: UnsafeMutablePointer<Float>, oh: Int,
-                        _ g: Pool2DGeometry, isMax: Bool) {
+func poolSumRows_f32(_ src: UnsafePointer<Float>, _ tmp: UnsafeMutablePointer<Float>, oh: Int,
+                     _ g: Pool2DGeometry) {
     let start = oh &* g.strideH &- g.padTop
     var first = true
     for kh in 0..<g.kH {
@@ -149,51 +143,47 @@ func poolReduceRows_f32(_ src: UnsafePointer<Float>, _ tmp: UnsafeMutablePointer
         while w &+ 8 <= g.inW {
             let a = UnsafeRawPointer(tmp + w).loadUnaligned(as: SIMD8<Float>.self)
             let b = UnsafeRawPointer(row + w).loadUnaligned(as: SIMD8<Float>.self)
-            let r = isMax ? a.replacing(with: b, where: b .> a) : a + b
-            UnsafeMutableRawPointer(tmp + w).storeBytes(of: r, as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(tmp + w).storeBytes(of: a + b, as: SIMD8<Float>.self)
             w &+= 8
         }
         while w < g.inW {
             let b = row[w]
-            tmp[w] = isMax ? (b > tmp[w] ? b : tmp[w]) : tmp[w] + b
+            tmp[w] += b
             w &+= 1
         }
     }
     if first {
         // No kernel row inside the input: the window is all padding.
-        tmp.update(repeating: isMax ? -Float.greatestFiniteMagnitude : 0, count: g.inW)
+        tmp.update(repeating: 0, count: g.inW)
     }
 }
 
-/// `out[ow]` = max or sum over the valid kernel columns of `tmp`.
+/// `out[ow]` = sum over the valid kernel columns of `tmp`.
 @inline(__always)
-func poolReduceColumns_f32(_ tmp: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
-                           _ g: Pool2DGeometry, isMax: Bool, interior: Range<Int>) {
-    let initial: Float = isMax ? -Float.greatestFiniteMagnitude : 0
+func poolSumColumns_f32(_ tmp: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+                        _ g: Pool2DGeometry, interior: Range<Int>) {
     var ow = 0
     // Scalar with bounds checks: the left border, then whatever the SIMD loop leaves.
     @inline(__always) func scalar(_ ow: Int) {
         let start = ow &* g.strideW &- g.padLeft
-        var acc = initial
+        var acc: Float = 0
         for kw in 0..<g.kW {
             let iw = start &+ kw &* g.dilationW
             if iw < 0 || iw >= g.inW { continue }
-            let v = tmp[iw]
-            acc = isMax ? (v > acc ? v : acc) : acc + v
+            acc += tmp[iw]
         }
         out[ow] = acc
     }
     while ow < interior.lowerBound { scalar(ow); ow &+= 1 }
     if g.strideW == 1 || g.strideW == 2 {
-        let vinit = SIMD8<Float>(repeating: initial)
         while ow &+ 8 <= interior.upperBound {
-            var acc = vinit
+            var acc = SIMD8<Float>(repeating: 0)
             let base = tmp + (ow &* g.strideW &- g.padLeft)
             for kw in 0..<g.kW {
                 let p = UnsafeRawPointer(base + kw &* g.dilationW)
                 let v: SIMD8<Float> = g.strideW == 1 ? p.loadUnaligned(as: SIMD8<Float>.self)
                                                      : p.loadUnaligned(as: SIMD16<Float>.self).evenHalf
-                acc = isMax ? acc.replacing(with: v, where: v .> acc) : acc + v
+                acc += v
             }
             UnsafeMutableRawPointer(out + ow).storeBytes(of: acc, as: SIMD8<Float>.self)
             ow &+= 8
