@@ -139,6 +139,10 @@ public func depthwise_blocked_f32<V: KernelVector>(_ g: ConvWindow, x: UnsafePoi
     }
     let area = g.kH &* g.kW
     let bias = V(load: filters + area &* L)
+    // A costly activation (SiLU, sigmoid) is applied in a pass over the finished band, not on the
+    // accumulators (see `Epilogue.hasCostlyActivation`).
+    let deferred = epilogue.hasCostlyActivation
+    let act = deferred ? epilogue.withoutActivation : epilogue
     let step = g.sW &* L
     let rowStep = g.sH &* rowFloats
     let pixels = band &* g.outW
@@ -167,10 +171,10 @@ public func depthwise_blocked_f32<V: KernelVector>(_ g: ConvWindow, x: UnsafePoi
             }
         }
         let d = o + e &* L
-        epilogue.activate(a0).store(d); epilogue.activate(a1).store(d + L)
-        epilogue.activate(a2).store(d + 2 &* L); epilogue.activate(a3).store(d + 3 &* L)
-        epilogue.activate(a4).store(d + 4 &* L); epilogue.activate(a5).store(d + 5 &* L)
-        epilogue.activate(a6).store(d + 6 &* L); epilogue.activate(a7).store(d + 7 &* L)
+        act.activate(a0).store(d); act.activate(a1).store(d + L)
+        act.activate(a2).store(d + 2 &* L); act.activate(a3).store(d + 3 &* L)
+        act.activate(a4).store(d + 4 &* L); act.activate(a5).store(d + 5 &* L)
+        act.activate(a6).store(d + 6 &* L); act.activate(a7).store(d + 7 &* L)
     }
     @inline(__always) func pixels4(_ q: (P, P, P, P), _ e: Int, _ kh: Int, _ kw: Int, _ tapRow: Int, _ tapCol: Int) {
         var a0 = bias, a1 = bias, a2 = bias, a3 = bias
@@ -183,8 +187,8 @@ public func depthwise_blocked_f32<V: KernelVector>(_ g: ConvWindow, x: UnsafePoi
             }
         }
         let d = o + e &* L
-        epilogue.activate(a0).store(d); epilogue.activate(a1).store(d + L)
-        epilogue.activate(a2).store(d + 2 &* L); epilogue.activate(a3).store(d + 3 &* L)
+        act.activate(a0).store(d); act.activate(a1).store(d + L)
+        act.activate(a2).store(d + 2 &* L); act.activate(a3).store(d + 3 &* L)
     }
     @inline(__always) func pixel(_ q: P, _ e: Int, _ kh: Int, _ kw: Int, _ tapRow: Int, _ tapCol: Int) {
         var a = bias
@@ -192,7 +196,7 @@ public func depthwise_blocked_f32<V: KernelVector>(_ g: ConvWindow, x: UnsafePoi
             let wi = filters + i &* kw &* L, di = i &* tapRow
             for j in 0..<kw { a = a.fma(V(load: wi + j &* L), V(load: q + (di &+ j &* tapCol))) }
         }
-        epilogue.activate(a).store(o + e &* L)
+        act.activate(a).store(o + e &* L)
     }
     @inline(__always) func compute(_ kh: Int, _ kw: Int, _ tapRow: Int, _ tapCol: Int) {
         var e = 0
@@ -256,8 +260,8 @@ public func depthwise_blocked_f32<V: KernelVector>(_ g: ConvWindow, x: UnsafePoi
         }
         @inline(__always) func store4(_ e: Int, _ a0: V, _ a1: V, _ a2: V, _ a3: V) {
             let d = o + e &* L
-            epilogue.activate(a0).store(d); epilogue.activate(a1).store(d + L)
-            epilogue.activate(a2).store(d + 2 &* L); epilogue.activate(a3).store(d + 3 &* L)
+            act.activate(a0).store(d); act.activate(a1).store(d + L)
+            act.activate(a2).store(d + 2 &* L); act.activate(a3).store(d + 3 &* L)
         }
         var e = 0, oh = 0, ow = 0
         if g.outW >= 8 {
@@ -270,7 +274,7 @@ public func depthwise_blocked_f32<V: KernelVector>(_ g: ConvWindow, x: UnsafePoi
                     w0 &+= 4
                 }
                 while w0 < g.outW {
-                    epilogue.activate(pixel3(src + w0 &* step)).store(o + (r &* g.outW &+ w0) &* L)
+                    act.activate(pixel3(src + w0 &* step)).store(o + (r &* g.outW &+ w0) &* L)
                     w0 &+= 1
                 }
             }
@@ -285,7 +289,7 @@ public func depthwise_blocked_f32<V: KernelVector>(_ g: ConvWindow, x: UnsafePoi
             e &+= 4
         }
         while e < pixels {
-            epilogue.activate(pixel3(window(oh, ow))).store(o + e &* L)
+            act.activate(pixel3(window(oh, ow))).store(o + e &* L)
             advance(&oh, &ow)
             e &+= 1
         }
@@ -294,6 +298,7 @@ public func depthwise_blocked_f32<V: KernelVector>(_ g: ConvWindow, x: UnsafePoi
     } else {
         compute(g.kH, g.kW, g.dH &* rowFloats, g.dW &* L)
     }
+    if deferred { epilogue.activateInPlace(o, count: pixels &* L, vector: V.self) }
     // Back to the planes, `lanes` pixels at a time through a register transpose: y_c[rows] = O[·][c].
     let out = y + rows.lowerBound &* g.outW
     var e = 0

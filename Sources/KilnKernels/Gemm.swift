@@ -399,12 +399,13 @@ public func gemm_micro_f32<V: KernelVector>(_ kc: Int, a: UnsafePointer<Float>, 
         // Full width: vector stores for the valid rows (a panel past M's last multiple of MR, e.g.
         // rows 12..<16 of a 16-channel layer, is a third of such a layer's tiles: the scalar edge
         // path made MobileNetV3's 16-channel 112×112 convolutions 5× slower than the full tiles).
+        let ep = epilogue
         @inline(__always) func put(_ r: Int, _ x0: V, _ x1: V) {
             let out = c + r &* ldc
             var y0 = x0, y1 = x1
             if accumulate { y0 = y0 + V(load: out); y1 = y1 + V(load: out + L) }
             if final {
-                if let bias = epilogue.bias {
+                if let bias = ep.bias {
                     if biasPerColumn {
                         y0 = y0 + V(load: bias + col0); y1 = y1 + V(load: bias + col0 + L)
                     } else {
@@ -412,10 +413,10 @@ public func gemm_micro_f32<V: KernelVector>(_ kc: Int, a: UnsafePointer<Float>, 
                     }
                 }
                 if let residual {
-                    let rp = residual + r &* epilogue.residualStride
+                    let rp = residual + r &* ep.residualStride
                     y0 = y0 + V(load: rp); y1 = y1 + V(load: rp + L)
                 }
-                y0 = epilogue.activate(y0); y1 = epilogue.activate(y1)
+                y0 = ep.activate(y0); y1 = ep.activate(y1)
             }
             y0.store(out); y1.store(out + L)
         }
@@ -475,16 +476,17 @@ public func gemm_microNarrow_f32<V: KernelVector>(_ kc: Int, a: UnsafePointer<Fl
         c3 = c3.fma(V(broadcast: ap[3]), bv); c4 = c4.fma(V(broadcast: ap[4]), bv); c5 = c5.fma(V(broadcast: ap[5]), bv)
     }
     if cols == L {
+        let ep = epilogue
         @inline(__always) func put(_ r: Int, _ x: V) {
             let out = c + r &* ldc
             var y = x
             if accumulate { y = y + V(load: out) }
             if final {
-                if let bias = epilogue.bias {
+                if let bias = ep.bias {
                     y = y + (biasPerColumn ? V(load: bias + col0) : V(broadcast: bias[row0 &+ r]))
                 }
-                if let residual { y = y + V(load: residual + r &* epilogue.residualStride) }
-                y = epilogue.activate(y)
+                if let residual { y = y + V(load: residual + r &* ep.residualStride) }
+                y = ep.activate(y)
             }
             y.store(out)
         }
@@ -515,6 +517,13 @@ public func gemm_f32<V: KernelVector>(_ p: GemmProblem, mPanels: Range<Int>, col
     let nr = 2 &* V.lanes
     let packedB = workspace
     let packedA = workspace + gemmKC &* gemmNC
+    // A costly activation (SiLU, sigmoid) is applied once a block of columns is final, over each row's
+    // run of up to `gemmNC` floats, not on the accumulators (see `Epilogue.hasCostlyActivation`).
+    let deferred = p.epilogue.hasCostlyActivation
+    let epilogue = p.epilogue
+    var problem = p
+    if deferred { problem.epilogue = p.epilogue.withoutActivation }
+    let p = problem
     var n0 = columns.lowerBound
     while n0 < columns.upperBound {
         let nc = min(gemmNC, columns.upperBound &- n0)
@@ -586,6 +595,14 @@ public func gemm_f32<V: KernelVector>(_ p: GemmProblem, mPanels: Range<Int>, col
             }
             k0 &+= kc
         } while k0 < p.k
+        if deferred {
+            let rowEnd = min(p.m, mPanels.upperBound &* gemmMR)
+            var r = mPanels.lowerBound &* gemmMR
+            while r < rowEnd {
+                epilogue.activateInPlace(p.c + (r &* p.ldc &+ n0), count: nc, vector: V.self)
+                r &+= 1
+            }
+        }
         n0 &+= nc
     }
 }

@@ -34,7 +34,7 @@ final class KernelVariantTests: XCTestCase {
                 let m = r.pick([1, 5, 6, 7, 13, 64, 130]), n = r.pick([1, 15, t.lanes, t.nr, t.nr + 1, t.nr + t.lanes, 33, 300]), k = r.pick([0, 1, 7, 256, 257, 600])
                 let a = r.floats(m * k), b = r.floats(k * n), bias = r.floats(max(m, n)), res = r.floats(m * n)
                 let useBias = i % 3 != 0, perColumn = i % 4 == 1, useResidual = i % 5 == 2
-                let activation: Epilogue.Activation = [.none, .relu, .clip, .hardSwish][i % 4]
+                let activation: Epilogue.Activation = [.none, .relu, .clip, .hardSwish, .silu, .sigmoid][i % 6]
                 var expected = [Float](repeating: 0, count: m * n)
                 for row in 0..<m {
                     for col in 0..<n {
@@ -197,7 +197,7 @@ final class KernelVariantTests: XCTestCase {
 
     /// ``PlannedConv`` (packed weights, implicit im2col, depthwise kernel, fused epilogue) equals
     /// the naive reference convolution on random problems, on every variant, at 1 and 2 threads,
-    /// with a fused activation and with a fused residual. Tolerance `.gemm`.
+    /// with a fused activation (SiLU and sigmoid among them) and with a fused residual. Tolerance `.gemm`.
     func testPlannedConvMatchesReference() throws {
         var r = SeededGenerator(seed: 4242)
         var depthwise = 0, gemm = 0
@@ -223,7 +223,7 @@ final class KernelVariantTests: XCTestCase {
             let plain = try referenceConv2D(input: x, weight: wt, bias: bias, strides: strides, pads: pads,
                                             dilations: dilations, group: group)
             let residual = r.tensor(plain.shape)
-            let activation: FusedActivation = [.none, .relu, .clip(min: -0.3, max: 0.8)][i % 3]
+            let activation: FusedActivation = [.none, .relu, .clip(min: -0.3, max: 0.8), .silu, .sigmoid][i % 5]
             let withResidual = i % 2 == 1
             var expectedValues = try plain.scalars(as: Float.self)
             let rv = try residual.scalars(as: Float.self)
@@ -455,7 +455,7 @@ final class KernelVariantTests: XCTestCase {
             let plain = try referenceConv2D(input: x, weight: wt, bias: bias, strides: strides, pads: t.pads,
                                             dilations: dilations, group: t.c)
             let residual = r.tensor(plain.shape)
-            let activation: FusedActivation = i % 2 == 0 ? .relu : .clip(min: -0.3, max: 0.8)
+            let activation: FusedActivation = [.relu, .clip(min: -0.3, max: 0.8), .silu][i % 3]
             let withResidual = i % 2 == 1
             let pv = try plain.scalars(as: Float.self), rv = try residual.scalars(as: Float.self)
             let expected = try Tensor(shape: plain.shape, scalars: pv.indices.map {
