@@ -1,7 +1,10 @@
 // Max pooling of one plane, separable: per output row, the window's rows are first reduced into a
-// row buffer (vectors across the input width), then each output column reduces its window columns
-// from that buffer (vectors of output columns for strides 1 and 2 in the interior, where every tap
-// is inside the row; scalar with bounds checks at the borders and for other strides).
+// row buffer in one pass (vectors across the input width), then each output column reduces its
+// window columns from that buffer (vectors of output columns for strides 1 and 2 in the interior,
+// where every tap is inside the row; scalar with bounds checks at the borders and for other
+// strides). A run that is not a whole number of vectors ends with one vector overlapping the one
+// before, which computes the same maxima again, instead of a scalar tail: on SqueezeNet's 111- and
+// 55-wide planes the scalar tails and the row buffer's extra passes cost more than the vectors.
 
 /// Floats of the row buffer ``pool_maxPlane_f32(_:_:y:rowBuffer:vector:)`` needs: the input width and
 /// room for a stride-2 load of `2·lanes` floats from its last column.
@@ -27,31 +30,45 @@ public func pool_maxPlane_f32<V: KernelVector>(_ x: UnsafePointer<Float>, _ w: C
     // The buffer's tail (read by the last stride-2 loads) holds finite values.
     (tmp + w.inW).update(repeating: lowest, count: 2 &* L)
     for oh in 0..<w.outH {
+        // The window's rows inside the input, reduced in one pass (vectors across the width; the
+        // last vector overlaps the one before it, which recomputes the same maxima from the rows).
         let start = oh &* w.sH &- w.padT
-        var first = true
-        for kh in 0..<w.kH {
-            let ih = start &+ kh &* w.dH
-            if ih < 0 || ih >= w.inH { continue }
-            let row = x + ih &* w.inW
-            if first {
-                tmp.update(from: row, count: w.inW)
-                first = false
-                continue
+        var khLo = 0, khHi = w.kH
+        while khLo < khHi && start &+ khLo &* w.dH < 0 { khLo &+= 1 }
+        while khHi > khLo && start &+ (khHi &- 1) &* w.dH >= w.inH { khHi &-= 1 }
+        if khLo == khHi {
+            tmp.update(repeating: lowest, count: w.inW)
+        } else {
+            let first = x + (start &+ khLo &* w.dH) &* w.inW
+            let rowStep = w.dH &* w.inW
+            let rows = khHi &- khLo
+            @inline(__always) func reduce(_ c: Int) {
+                var m = V(load: first + c)
+                var q = first + c
+                for _ in 1..<rows {
+                    q += rowStep
+                    m = m.clampedBelow(V(load: q))
+                }
+                m.store(tmp + c)
             }
-            var c = 0
-            while c &+ L <= w.inW {
-                V(load: tmp + c).clampedBelow(V(load: row + c)).store(tmp + c)
-                c &+= L
-            }
-            while c < w.inW {
-                // A select, not a conditional store: on data in random order the branch mispredicted
-                // every other element and the seven-element tail cost more than the vector body.
-                let b = row[c], a = tmp[c]
-                tmp[c] = b > a ? b : a
-                c &+= 1
+            if w.inW >= L {
+                var c = 0
+                while c &+ L <= w.inW { reduce(c); c &+= L }
+                if c < w.inW { reduce(w.inW &- L) }
+            } else {
+                for c in 0..<w.inW {
+                    var a = first[c]
+                    var q = first + c
+                    for _ in 1..<rows {
+                        q += rowStep
+                        // A select, not a branch (data in random order mispredicts every other element).
+                        let b = q[0]
+                        a = b > a ? b : a
+                    }
+                    tmp[c] = a
+                }
             }
         }
-        if first { tmp.update(repeating: lowest, count: w.inW) }
         let out = y + oh &* w.outW
         @inline(__always) func scalar(_ ow: Int) {
             let s = ow &* w.sW &- w.padL
@@ -66,8 +83,8 @@ public func pool_maxPlane_f32<V: KernelVector>(_ x: UnsafePointer<Float>, _ w: C
         }
         var ow = 0
         while ow < owLo { scalar(ow); ow &+= 1 }
-        if w.sW == 1 || w.sW == 2 {
-            while ow &+ L <= owHi {
+        if (w.sW == 1 || w.sW == 2) && owHi &- ow >= L {
+            @inline(__always) func columns(_ ow: Int) {
                 let base = UnsafePointer(tmp) + (ow &* w.sW &- w.padL)
                 var acc = V(broadcast: lowest)
                 for kw in 0..<w.kW {
@@ -75,8 +92,10 @@ public func pool_maxPlane_f32<V: KernelVector>(_ x: UnsafePointer<Float>, _ w: C
                     acc = acc.clampedBelow(w.sW == 1 ? V(load: p) : V(loadEven: p))
                 }
                 acc.store(out + ow)
-                ow &+= L
             }
+            while ow &+ L <= owHi { columns(ow); ow &+= L }
+            // The last interior vector overlaps the one before (the same maxima again).
+            if ow < owHi { columns(owHi &- L); ow = owHi }
         }
         while ow < w.outW { scalar(ow); ow &+= 1 }
     }
