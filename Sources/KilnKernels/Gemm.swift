@@ -213,6 +213,44 @@ public func gemm_packIm2colPanels_f32<V: KernelVector>(_ x: UnsafePointer<Float>
                     if i == w.kH { i = 0; c &+= 1 }
                 }
             }
+        } else if cols == nr && ow &+ nr <= w.outW {
+            // A whole panel in one output row at the image's border (the first and last panels of a
+            // padded stem's rows): per reduction row, whole vectors where every column is inside
+            // the input row, else zeros and the columns that are inside, one by one.
+            var c = k0 / area, r = k0 &- c &* area
+            var i = r / w.kW, j = r &- i &* w.kW
+            var out = panel
+            let zero = V(broadcast: 0)
+            for _ in 0..<kc {
+                let ih = ih0 &+ i &* w.dH
+                if ih < 0 || ih >= w.inH {
+                    zero.store(out); zero.store(out + L)
+                } else {
+                    let iwj = iw0 &+ j &* w.dW
+                    let s = x + (c &* plane &+ ih &* w.inW &+ iwj)
+                    // Columns e with 0 ≤ iwj + e·sW < inW.
+                    let eLo = iwj >= 0 ? 0 : (-iwj &+ w.sW &- 1) / w.sW
+                    let eHi = iwj >= w.inW ? 0 : min(nr, (w.inW &- 1 &- iwj) / w.sW &+ 1)
+                    let reach = w.sW == 1 ? nr : 2 &* nr // floats a whole-vector load reads
+                    if eLo == 0 && iwj &+ reach <= w.inW {
+                        if w.sW == 1 {
+                            V(load: s).store(out); V(load: s + L).store(out + L)
+                        } else {
+                            V(loadEven: s).store(out); V(loadEven: s + 2 &* L).store(out + L)
+                        }
+                    } else {
+                        zero.store(out); zero.store(out + L)
+                        var e = eLo
+                        while e < eHi { out[e] = s[e &* w.sW]; e &+= 1 }
+                    }
+                }
+                out += nr
+                j &+= 1
+                if j == w.kW {
+                    j = 0; i &+= 1
+                    if i == w.kH { i = 0; c &+= 1 }
+                }
+            }
         } else {
             gemm_packIm2col_f32(x, w, k0: k0, kc: kc, n0: col, nc: cols, nr: nr, into: panel, vector: V.self)
         }
