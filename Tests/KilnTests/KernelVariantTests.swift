@@ -451,6 +451,9 @@ final class KernelVariantTests: XCTestCase {
             // Narrow 5×5 maps (eight pixels at a time across row ends, then four, then single).
             (1, 19, 14, 13, 5, 1, 1, [2, 2, 2, 2]),
             (2, 9, 15, 11, 5, 2, 1, [2, 1, 2, 2]),
+            // 5×5 on rows of at least 8 outputs (the row kernel, eight pixels then single ones), strides 1 and 2.
+            (1, 12, 20, 37, 5, 2, 1, [2, 2, 2, 2]),
+            (1, 21, 9, 23, 5, 1, 1, [2, 2, 2, 2]),
         ]
         for (i, t) in cases.enumerated() {
             let x = r.tensor([t.n, t.c, t.h, t.w]), wt = r.tensor([t.c, 1, t.k, t.k], scale: 0.5), bias = r.tensor([t.c])
