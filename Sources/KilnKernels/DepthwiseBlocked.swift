@@ -250,8 +250,9 @@ public func depthwise_blocked_f32<V: KernelVector>(_ g: ConvWindow, x: UnsafePoi
         }
     }
     if g.kH == 3 && g.kW == 3 && g.dH == 1 && g.dW == 1 {
-        // 3×3: the nine filter vectors stay in registers, four pixels at a time (measured faster
-        // than eight with the filters reloaded per tap, on wide and narrow maps alike).
+        // 3×3: the nine filter vectors stay in registers; rows of at least 8 outputs at strides 1
+        // and 2 run `depthwise_rows3x3_f32`, the rest four pixels at a time (measured faster than
+        // eight with the filters reloaded per tap).
         let k0 = V(load: filters), k1 = V(load: filters + L), k2 = V(load: filters + 2 &* L)
         let k3 = V(load: filters + 3 &* L), k4 = V(load: filters + 4 &* L), k5 = V(load: filters + 5 &* L)
         let k6 = V(load: filters + 6 &* L), k7 = V(load: filters + 7 &* L), k8 = V(load: filters + 8 &* L)
@@ -269,25 +270,20 @@ public func depthwise_blocked_f32<V: KernelVector>(_ g: ConvWindow, x: UnsafePoi
             act.activate(a0).store(d); act.activate(a1).store(d + L)
             act.activate(a2).store(d + 2 &* L); act.activate(a3).store(d + 3 &* L)
         }
-        @inline(__always) func store6(_ e: Int, _ q: P, _ step: Int) {
-            // Six chains of nine dependent FMAs (4-cycle latency, 2 units) with the nine filters:
-            // 15 of the 16 AVX2 registers. Four chains left the FMA units waiting on latency half
-            // the time (Zen 4, 144 channels over 56×56: see the commit).
-            let a0 = pixel3(q), a1 = pixel3(q + step), a2 = pixel3(q + 2 &* step)
-            let a3 = pixel3(q + 3 &* step), a4 = pixel3(q + 4 &* step), a5 = pixel3(q + 5 &* step)
-            let d = o + e &* L
-            act.activate(a0).store(d); act.activate(a1).store(d + L); act.activate(a2).store(d + 2 &* L)
-            act.activate(a3).store(d + 3 &* L); act.activate(a4).store(d + 4 &* L); act.activate(a5).store(d + 5 &* L)
-        }
         var e = 0, oh = 0, ow = 0
-        if g.outW >= 8 {
+        if g.outW >= 8 && g.sW <= 2 {
+            if g.sW == 1 {
+                depthwise_rows3x3_f32(base, rowStep: rowStep, band: band, outW: g.outW, rowFloats: rowFloats, filters: filters,
+                                      bias: bias, out: o, activation: act, stride: DepthwiseStride1.self)
+            } else {
+                depthwise_rows3x3_f32(base, rowStep: rowStep, band: band, outW: g.outW, rowFloats: rowFloats, filters: filters,
+                                      bias: bias, out: o, activation: act, stride: DepthwiseStride2.self)
+            }
+            e = pixels
+        } else if g.outW >= 8 {
             for r in 0..<band {
                 let src = base + r &* rowStep
                 var w0 = 0
-                while w0 &+ 6 <= g.outW {
-                    store6(r &* g.outW &+ w0, src + w0 &* step, step)
-                    w0 &+= 6
-                }
                 while w0 &+ 4 <= g.outW {
                     let q = src + w0 &* step
                     store4(r &* g.outW &+ w0, pixel3(q), pixel3(q + step), pixel3(q + 2 &* step), pixel3(q + 3 &* step))
@@ -405,6 +401,50 @@ public func depthwise_rows5x5_f32<V: KernelVector, S: DepthwiseStride>(
                 for j in 0..<5 { a = a.fma(V(load: filters + (i &* 5 &+ j) &* L), V(load: q + (i &* tapRow &+ j &* L))) }
             }
             act.activate(a).store(o + (r &* outW &+ w0) &* L)
+            w0 &+= 1
+        }
+    }
+}
+
+/// The 3×3 channel-blocked depthwise over a band's rows of at least 8 output pixels, from the
+/// interleaved scratch `p` (row `r` of the band starts `r · rowStep` floats in, input rows are
+/// `rowFloats` apart): the nine filter vectors in registers, six pixels at a time — six chains of
+/// nine dependent FMAs, 15 of the 16 AVX2 registers (four chains left the FMA units waiting on
+/// latency) — then one by one, into `out` (`[band · outW][lanes]`). Specialized per stride, so
+/// pixel `k` of tap (i, j) is `row_i + (j + k·stride)·lanes`, constant offsets (see
+/// ``depthwise_rows5x5_f32(_:rowStep:band:outW:tapRow:filters:bias:out:activation:stride:)``).
+@_alwaysEmitIntoClient @inline(__always)
+public func depthwise_rows3x3_f32<V: KernelVector, S: DepthwiseStride>(
+    _ p: UnsafePointer<Float>, rowStep: Int, band: Int, outW: Int, rowFloats: Int, filters: UnsafePointer<Float>,
+    bias: V, out o: UnsafeMutablePointer<Float>, activation act: Epilogue, stride: S.Type
+) {
+    let L = V.lanes, step = S.value &* V.lanes
+    let k0 = V(load: filters), k1 = V(load: filters + L), k2 = V(load: filters + 2 &* L)
+    let k3 = V(load: filters + 3 &* L), k4 = V(load: filters + 4 &* L), k5 = V(load: filters + 5 &* L)
+    let k6 = V(load: filters + 6 &* L), k7 = V(load: filters + 7 &* L), k8 = V(load: filters + 8 &* L)
+    @inline(__always) func pixel(_ q0: UnsafePointer<Float>, _ q1: UnsafePointer<Float>, _ q2: UnsafePointer<Float>, _ k: Int) -> V {
+        let c = k &* step
+        var a = bias.fma(k0, V(load: q0 + c))
+        a = a.fma(k1, V(load: q0 + (c &+ L))); a = a.fma(k2, V(load: q0 + (c &+ 2 &* L)))
+        a = a.fma(k3, V(load: q1 + c)); a = a.fma(k4, V(load: q1 + (c &+ L))); a = a.fma(k5, V(load: q1 + (c &+ 2 &* L)))
+        a = a.fma(k6, V(load: q2 + c)); a = a.fma(k7, V(load: q2 + (c &+ L))); a = a.fma(k8, V(load: q2 + (c &+ 2 &* L)))
+        return a
+    }
+    for r in 0..<band {
+        let src = p + r &* rowStep
+        var w0 = 0
+        while w0 &+ 6 <= outW {
+            let q0 = src + w0 &* step, q1 = q0 + rowFloats, q2 = q1 + rowFloats
+            let a0 = pixel(q0, q1, q2, 0), a1 = pixel(q0, q1, q2, 1), a2 = pixel(q0, q1, q2, 2)
+            let a3 = pixel(q0, q1, q2, 3), a4 = pixel(q0, q1, q2, 4), a5 = pixel(q0, q1, q2, 5)
+            let d = o + (r &* outW &+ w0) &* L
+            act.activate(a0).store(d); act.activate(a1).store(d + L); act.activate(a2).store(d + 2 &* L)
+            act.activate(a3).store(d + 3 &* L); act.activate(a4).store(d + 4 &* L); act.activate(a5).store(d + 5 &* L)
+            w0 &+= 6
+        }
+        while w0 < outW {
+            let q0 = src + w0 &* step, q1 = q0 + rowFloats, q2 = q1 + rowFloats
+            act.activate(pixel(q0, q1, q2, 0)).store(o + (r &* outW &+ w0) &* L)
             w0 &+= 1
         }
     }
