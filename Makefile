@@ -129,9 +129,10 @@ allocs: deps
 	swift test -c release --skip-build --scratch-path .build-release-tests --disable-swift-testing --filter AllocationTests
 
 # Many threads on one model under ThreadSanitizer (.build-tsan): ConcurrencyTests, the thread pool,
-# and the concurrent-predict fixture test. Both sanitizers are told to return NULL for an allocation
+# the concurrent-predict fixture test, and AllocationTests (concurrent callers of predict(_:into:);
+# the allocation count itself skips under a sanitizer). Both sanitizers are told to return NULL for an allocation
 # the system refuses, as glibc does, so the out-of-memory test sees Kiln's error path.
-TSAN_FILTER ?= ConcurrencyTests|ThreadingTests|ModelFixtureTests.testConcurrentPredictOnOneModel
+TSAN_FILTER ?= ConcurrencyTests|ThreadingTests|ModelFixtureTests.testConcurrentPredictOnOneModel|AllocationTests
 tsan: deps
 	swift build --build-tests --sanitize=thread --scratch-path .build-tsan
 	TSAN_OPTIONS=allocator_may_return_null=1 swift test --skip-build --sanitize=thread --scratch-path .build-tsan --disable-swift-testing --filter '$(TSAN_FILTER)'
