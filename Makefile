@@ -6,9 +6,10 @@
 #   make fuzz       build the libFuzzer targets (Fuzz/) with ASan and run each FUZZ_SECONDS
 #   make asan       the Swift test suite under AddressSanitizer
 #   make tsan       the concurrency tests under ThreadSanitizer
+#   make allocs     AllocationTests optimized: a warm inference makes no heap allocation
 SHELL := /bin/bash
 
-.PHONY: deps test build classify serve docs fuzz asan tsan
+.PHONY: deps test build classify serve docs fuzz asan tsan allocs
 
 IMAGE ?= Fixtures/images/chelsea.png
 
@@ -120,10 +121,18 @@ asan: deps $(VENV)/bin/kiln-export
 	swift build --build-tests --sanitize=address --scratch-path .build-asan
 	ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=0 KILN_REQUIRE_ROUNDTRIP=1 swift test --skip-build --sanitize=address --scratch-path .build-asan --disable-swift-testing
 
+# The zero-allocation bar of a warm inference holds in optimized builds only (an unoptimized one
+# allocates closure contexts and iterators the optimizer removes), so AllocationTests also run
+# optimized, in their own build folder (.build-release-tests).
+allocs: deps
+	swift build -c release --build-tests -Xswiftc -enable-testing --scratch-path .build-release-tests
+	swift test -c release --skip-build --scratch-path .build-release-tests --disable-swift-testing --filter AllocationTests
+
 # Many threads on one model under ThreadSanitizer (.build-tsan): ConcurrencyTests, the thread pool,
-# and the concurrent-predict fixture test. Both sanitizers are told to return NULL for an allocation
+# the concurrent-predict fixture test, and AllocationTests (concurrent callers of predict(_:into:);
+# the allocation count itself skips under a sanitizer). Both sanitizers are told to return NULL for an allocation
 # the system refuses, as glibc does, so the out-of-memory test sees Kiln's error path.
-TSAN_FILTER ?= ConcurrencyTests|ThreadingTests|ModelFixtureTests.testConcurrentPredictOnOneModel
+TSAN_FILTER ?= ConcurrencyTests|ThreadingTests|ModelFixtureTests.testConcurrentPredictOnOneModel|AllocationTests
 tsan: deps
 	swift build --build-tests --sanitize=thread --scratch-path .build-tsan
 	TSAN_OPTIONS=allocator_may_return_null=1 swift test --skip-build --sanitize=thread --scratch-path .build-tsan --disable-swift-testing --filter '$(TSAN_FILTER)'

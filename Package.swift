@@ -88,7 +88,8 @@ let package = Package(
             dependencies: ["Kiln", "CBLAS", "CAllocCount", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/KilnBench"
         ),
-        // kiln-bench's heap-allocation counter (interposes malloc in that executable only).
+        // The heap-allocation counter of kiln-bench and of KilnTests (interposes malloc in those
+        // executables only, never in a library).
         .target(name: "CAllocCount", path: "Benchmarks/CAllocCount"),
         // Naive reference kernels, tolerances and the fixture reader shared by tests and benchmarks.
         .target(
@@ -98,7 +99,8 @@ let package = Package(
         ),
         .testTarget(
             name: "KilnTests",
-            dependencies: ["Kiln", "KilnTestSupport", "KilnCLI"],
+            // CAllocCount: AllocationTests count the heap allocations of a warm inference.
+            dependencies: ["Kiln", "KilnTestSupport", "KilnCLI", "CAllocCount"],
             path: "Tests/KilnTests",
             resources: []
         ),

@@ -1,10 +1,28 @@
-// Counts heap allocations for kiln-bench ("allocations per inference").
+// Counts heap allocations for kiln-bench ("allocations per inference") and for the test that a
+// warm inference allocates nothing (AllocationTests).
 //
-// Linked into the kiln-bench executable only: its definitions of malloc & co. interpose the C
-// library's for the whole process (the Swift runtime's allocations included) and forward to
-// glibc's own entry points (__libc_malloc, ...), so behaviour is unchanged apart from an atomic
-// increment while counting is on. Never linked into the Kiln library.
+// Linked into the kiln-bench executable and the KilnTests bundle only: its definitions of malloc &
+// co. interpose the C library's for the whole process (the Swift runtime's allocations included)
+// and forward to glibc's own entry points (__libc_malloc, ...), so behaviour is unchanged apart
+// from an atomic increment while counting is on. Never linked into the Kiln library. Under
+// AddressSanitizer or ThreadSanitizer it defines no interposers (the sanitizer's own must stay in
+// place) and reports counting as unavailable.
 #include "alloc_count.h"
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
+#define KILN_ALLOC_COUNT_DISABLED 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define KILN_ALLOC_COUNT_DISABLED 1
+#endif
+
+#ifdef KILN_ALLOC_COUNT_DISABLED
+int kiln_alloc_count_available(void) { return 0; }
+void kiln_alloc_count_start(void) {}
+uint64_t kiln_alloc_count_stop(void) { return 0; }
+#else
 #include <errno.h>
 #include <stddef.h>
 #include <stdatomic.h>
@@ -14,6 +32,8 @@ extern void *__libc_calloc(size_t count, size_t size);
 extern void *__libc_realloc(void *pointer, size_t size);
 extern void *__libc_memalign(size_t alignment, size_t size);
 extern void __libc_free(void *pointer);
+
+int kiln_alloc_count_available(void) { return 1; }
 
 static atomic_int counting = 0;
 static atomic_ullong allocations = 0;
@@ -49,3 +69,4 @@ int posix_memalign(void **result, size_t alignment, size_t size) {
     *result = p;
     return 0;
 }
+#endif

@@ -17,9 +17,52 @@ public protocol Operator: Sendable {
     /// - Returns: The outputs in ONNX output order.
     /// - Throws: ``KilnError`` for inputs of the wrong count, rank, shape or dtype.
     func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor]
+    /// Computes the outputs into a list the caller reuses from one inference to the next, so that
+    /// a warm inference need not allocate a new list per step. The default calls
+    /// ``run(_:context:)``; ``SingleOutputOperator``s fill the list in place.
+    /// - Parameters:
+    ///   - inputs: In ONNX input order; `nil` for an omitted optional input.
+    ///   - outputs: Replaced by the outputs in ONNX output order.
+    ///   - context: Threads and the node name for errors.
+    /// - Throws: As ``run(_:context:)``.
+    func run(_ inputs: [Tensor?], into outputs: inout [Tensor], context: ExecutionContext) throws
+}
+
+/// An operator with exactly one output, which it returns from ``output(_:context:)``; both `run`
+/// requirements come from it, the one into a reused list without allocating.
+public protocol SingleOutputOperator: Operator {
+    /// Computes the one output.
+    /// - Parameters:
+    ///   - inputs: In ONNX input order; `nil` for an omitted optional input.
+    ///   - context: Threads and the node name for errors.
+    /// - Returns: The output.
+    /// - Throws: ``KilnError`` for inputs of the wrong count, rank, shape or dtype.
+    func output(_ inputs: [Tensor?], context: ExecutionContext) throws -> Tensor
+}
+
+extension SingleOutputOperator {
+    /// The one output, as a list.
+    /// - Throws: What ``output(_:context:)`` throws.
+    public func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor] {
+        [try output(inputs, context: context)]
+    }
+
+    /// The one output, stored into `outputs` in place (no allocation once it has capacity).
+    /// - Throws: What ``output(_:context:)`` throws.
+    public func run(_ inputs: [Tensor?], into outputs: inout [Tensor], context: ExecutionContext) throws {
+        let y = try output(inputs, context: context)
+        outputs.removeAll(keepingCapacity: true)
+        outputs.append(y)
+    }
 }
 
 extension Operator {
+    /// Stores ``run(_:context:)``'s list in `outputs` (the default of the requirement).
+    /// - Throws: What ``run(_:context:)`` throws.
+    public func run(_ inputs: [Tensor?], into outputs: inout [Tensor], context: ExecutionContext) throws {
+        outputs = try run(inputs, context: context)
+    }
+
     /// The op type of this instance's type.
     public var opType: String { Self.opType }
 

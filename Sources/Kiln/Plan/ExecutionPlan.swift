@@ -34,6 +34,8 @@ final class ExecutionPlan: Sendable {
         let outputs: [Int]
         /// Slots whose value is dead after this step (last reader, or produced and never read).
         let releases: [Int]
+        /// Outputs the graph uses (`outputs` without the omitted ones).
+        var producedCount: Int { outputs.count { $0 >= 0 } }
     }
 
     /// Steps in execution order.

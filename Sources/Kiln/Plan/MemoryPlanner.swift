@@ -29,24 +29,58 @@ final class InferenceAllocator: @unchecked Sendable {
         case replay(MemoryPattern, ArenaBuffer)
     }
 
-    let mode: Mode
+    private(set) var mode: Mode
     /// Index of the step being executed (set by the executor).
     var step = 0
     private(set) var records: [Record] = []
     private var next = 0
     private var diverged = false
-    let tagBase: Int
+    private(set) var tagBase: Int
+    /// Replay: the arena slices of earlier inferences by allocation index, handed out again when the
+    /// same allocation comes round (``reclaim(_:)`` puts them back), so a warm inference creates no
+    /// storage objects. Valid for the current pattern and arena only.
+    private var slices: [TensorStorage?] = []
     private let lock = Locked(())
 
     init(mode: Mode) {
         self.mode = mode
-        tagBase = nextTagBase.wrappingAdd(1 << 32, ordering: .relaxed).oldValue
+        tagBase = Self.freshTagBase()
+    }
+
+    private static func freshTagBase() -> Int {
+        nextTagBase.wrappingAdd(1 << 32, ordering: .relaxed).oldValue
+    }
+
+    /// Makes the allocator ready for another inference in `mode`. The kept arena slices survive
+    /// when the mode replays the same arena as before.
+    func reset(mode: Mode) {
+        lock.withLock { _ in
+            var sameArena = false
+            if case .replay(_, let old) = self.mode, case .replay(_, let new) = mode { sameArena = old === new }
+            if !sameArena { slices.removeAll(keepingCapacity: true) }
+            if case .recording = mode { tagBase = Self.freshTagBase() }
+            self.mode = mode
+            records.removeAll(keepingCapacity: true)
+            next = 0
+            diverged = false
+            step = 0
+        }
     }
 
     /// The allocation index a storage's tag denotes in this inference, or `nil`.
     func allocationIndex(of tag: Int) -> Int? {
         let i = tag &- tagBase
         return i >= 0 && i < (1 << 32) ? i : nil
+    }
+
+    /// Keeps `storage` for the next inference when it is a slice of this allocator's replay arena
+    /// (called when the value holding it dies).
+    func reclaim(_ storage: TensorStorage) {
+        guard case .replay(_, let arena) = mode, storage.owner === arena else { return }
+        let k = storage.allocationTag
+        lock.withLock { _ in
+            if k >= 0, k < slices.count, slices[k] == nil { slices[k] = storage }
+        }
     }
 
     func allocate(_ shape: [Int], dtype: DType) throws -> Tensor {
@@ -63,13 +97,22 @@ final class InferenceAllocator: @unchecked Sendable {
             case .replay(let pattern, let arena):
                 if !diverged, next < pattern.entries.count,
                    pattern.entries[next].step == step, pattern.entries[next].bytes == bytes {
-                    let e = pattern.entries[next]
+                    let k = next
+                    let e = pattern.entries[k]
                     next += 1
-                    if let offset = e.offset {
-                        let storage = TensorStorage(arenaSlice: arena.base + offset, byteCount: bytes, arena: arena)
+                    guard let offset = e.offset else { return try Tensor(uninitialized: shape, dtype: dtype) }
+                    if slices.count < pattern.entries.count {
+                        slices.append(contentsOf: repeatElement(nil, count: pattern.entries.count - slices.count))
+                    }
+                    // Taken out of the list, so the tensor holds the only reference (kernels write
+                    // through it without a copy-on-write copy).
+                    if let storage = slices[k] {
+                        slices[k] = nil
                         return Tensor(storage: storage, dtype: dtype, shape: shape)
                     }
-                    return try Tensor(uninitialized: shape, dtype: dtype)
+                    let storage = TensorStorage(arenaSlice: arena.base + offset, byteCount: bytes, arena: arena)
+                    storage.allocationTag = k
+                    return Tensor(storage: storage, dtype: dtype, shape: shape)
                 }
                 // Shapes did not repeat (data-dependent shapes): stop using the arena for this run.
                 diverged = true
@@ -147,33 +190,33 @@ final class MemoryPlanner: Sendable {
     /// Input-shape signatures kept at most (each holds a pattern and its arenas).
     static let maxSignatures = 16
 
-    /// The allocator for an inference with `signature` (the input shapes).
+    /// The mode of an inference with `signature` (the input shapes): recording when no pattern is
+    /// known yet, else replay in a pooled (or new) arena, which the caller owns until it gives it back
+    /// with ``giveBack(_:signature:)``.
     /// - Throws: ``KilnError/outOfMemory(what:byteCount:)`` when a new arena cannot be allocated.
-    func allocator(for signature: [[Int]]) throws -> InferenceAllocator {
+    func mode(for signature: [[Int]]) throws -> InferenceAllocator.Mode {
         let (pattern, pooled) = state.withLock { s -> (MemoryPattern?, ArenaBuffer?) in
             guard let pattern = s.patterns[signature] else { return (nil, nil) }
             return (pattern, s.freeArenas[signature]?.popLast())
         }
-        guard let pattern else { return InferenceAllocator(mode: .recording) }
+        guard let pattern else { return .recording }
         // A new arena is allocated outside the lock, so other callers are not held up by it.
         let arena = try pooled ?? ArenaBuffer(byteCount: pattern.arenaBytes)
-        return InferenceAllocator(mode: .replay(pattern, arena))
+        return .replay(pattern, arena)
     }
 
-    /// Called when an inference finished: stores a recorded pattern, or returns the arena.
-    func finished(_ allocator: InferenceAllocator, signature: [[Int]], lastStep: () -> [Int?]) {
-        switch allocator.mode {
-        case .heap: return
-        case .recording:
-            let last = lastStep()
-            // A failed inference reports no lifetimes: record nothing.
-            guard last.count == allocator.records.count else { return }
-            let pattern = MemoryPattern(records: allocator.records, lastStep: last)
-            state.withLock { s in
-                if s.patterns[signature] == nil, s.patterns.count < Self.maxSignatures { s.patterns[signature] = pattern }
-            }
-        case .replay(_, let arena):
-            state.withLock { s in s.freeArenas[signature, default: []].append(arena) }
+    /// Returns an arena taken with ``mode(for:)`` to the pool of `signature`.
+    func giveBack(_ arena: ArenaBuffer, signature: [[Int]]) {
+        state.withLock { s in s.freeArenas[signature, default: []].append(arena) }
+    }
+
+    /// Called when a recording inference finished: stores its pattern. `lastStep` gives each
+    /// allocation's last step; a failed inference reports none, and nothing is recorded.
+    func recorded(_ allocator: InferenceAllocator, signature: [[Int]], lastStep: [Int?]) {
+        guard case .recording = allocator.mode, lastStep.count == allocator.records.count else { return }
+        let pattern = MemoryPattern(records: allocator.records, lastStep: lastStep)
+        state.withLock { s in
+            if s.patterns[signature] == nil, s.patterns.count < Self.maxSignatures { s.patterns[signature] = pattern }
         }
     }
 

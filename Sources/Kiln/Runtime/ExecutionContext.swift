@@ -13,6 +13,8 @@ public struct ExecutionContext: Sendable {
     public var pool: ThreadPool?
     /// Where op outputs come from during a planned inference (an arena); `nil` means the heap.
     var allocator: InferenceAllocator?
+    /// This step's memo in the running inference state; `nil` outside a model's inference.
+    var memo: StepMemo?
 
     /// Creates a context.
     /// - Parameters:
@@ -36,6 +38,21 @@ public struct ExecutionContext: Sendable {
     func allocate(_ shape: [Int], dtype: DType) throws -> Tensor {
         if let allocator { return try allocator.allocate(shape, dtype: dtype) }
         return try Tensor(uninitialized: shape, dtype: dtype)
+    }
+
+    /// `make()`, or the value it returned at this step of the previous inference in the same
+    /// inference state when the keys (input shapes, and one more number) are equal: lets an op keep
+    /// the shapes it derives from its input shapes instead of allocating new arrays for them on
+    /// every inference. `make` must depend on nothing but the keys and the op's attributes.
+    func memoized<T>(_ key0: [Int], _ key1: [Int] = [], extra: Int = 0, _ make: () throws -> T) rethrows -> T {
+        guard let memo else { return try make() }
+        if let box = memo.value as? MemoBox<T>, memo.key0 == key0, memo.key1 == key1, memo.extra == extra { return box.value }
+        let value = try make()
+        memo.key0 = key0
+        memo.key1 = key1
+        memo.extra = extra
+        memo.value = MemoBox(value)
+        return value
     }
 
     /// Chunks per thread of a parallel loop. The pool's threads claim chunks one at a time, so when

@@ -57,6 +57,8 @@ public final class Model: Sendable {
     let plan: ExecutionPlan
     let pool: ThreadPool
     let memory: MemoryPlanner?
+    /// Reusable inference states, one checked out per call (see `InferenceState`).
+    let states: InferenceStatePool
 
     /// The kernel variant this model runs.
     public var isa: KernelISA { plan.kernels.isa }
@@ -89,6 +91,7 @@ public final class Model: Sendable {
         plan = try ExecutionPlan(graph: graph, registry: registry, kernels: KernelDispatch.table(options.isa ?? KernelDispatch.defaultISA),
                                  pool: pool)
         memory = options.memoryPlanning ? MemoryPlanner() : nil
+        states = InferenceStatePool(plan: plan)
         if options.inferShapes {
             let (shapes, report) = try ShapeInference.infer(plan: plan, artifact: artifact, pool: pool, memory: memory,
                                                             useStaticShapes: options.staticShapes)
@@ -132,10 +135,46 @@ public final class Model: Sendable {
     ///   for a wrong dtype or shape (saying what was expected), or a kernel's error naming the node.
     public func predict(_ inputs: [String: Tensor]) throws -> [String: Tensor] {
         let ordered = try validate(inputs)
-        let results = try Executor(plan: plan, pool: pool, memory: memory).run(ordered)
+        var results: [Tensor] = []
+        try run(ordered, into: &results)
         var out: [String: Tensor] = [:]
         for (o, t) in zip(plan.outputs, results) { out[o.info.name] = t }
         return out
+    }
+
+    /// Runs the model on inputs in the order of ``inputs``, writing the outputs, in the order of
+    /// ``outputs``, into tensors the caller keeps: the allocation-free path. Once `outputs` holds
+    /// tensors of the right dtypes and shapes that nothing else shares (after the first call, or
+    /// `Tensor(zeros:)` of the declared shapes), and the model has run on inputs of these shapes
+    /// before, a call makes no heap allocation at all: inputs are validated without building
+    /// anything, the intermediates live in an arena that is reused, and the outputs are copied into
+    /// the caller's memory. Safe to call from many threads at once, each with its own `outputs`.
+    ///
+    /// ```swift
+    /// var logits: [Tensor] = []
+    /// for image in images { try model.predict([image], into: &logits) }   // logits[0]: [1, 1000]
+    /// ```
+    /// - Parameters:
+    ///   - inputs: One tensor per graph input, in ``inputs`` order; shapes and dtypes as for
+    ///     ``predict(_:)->[String:Tensor]``.
+    ///   - outputs: One tensor per graph output, in ``outputs`` order, on return. A tensor of the
+    ///     right dtype and shape whose storage is not shared is written in place; any other (or a
+    ///     list of the wrong length) is replaced by a new tensor.
+    /// - Throws: ``KilnError/invalidArgument(op:node:reason:)`` for the wrong number of inputs,
+    ///   ``KilnError/unsupportedDType(op:node:tensor:dtype:)`` / ``KilnError/shapeMismatch(op:node:tensor:expected:got:)``
+    ///   for a wrong dtype or shape, or a kernel's error naming the node. `outputs` is unspecified
+    ///   after an error.
+    public func predict(_ inputs: [Tensor], into outputs: inout [Tensor]) throws {
+        try validate(ordered: inputs)
+        try run(inputs, into: &outputs)
+    }
+
+    /// Runs validated inputs in a checked-out inference state.
+    private func run(_ inputs: [Tensor], into outputs: inout [Tensor]) throws {
+        let executor = Executor(plan: plan, pool: pool, memory: memory)
+        try states.withState { state in
+            try executor.run(inputs, state: state, outputs: &outputs)
+        }
     }
 
     /// Runs a model with exactly one input and one output.
@@ -155,36 +194,58 @@ public final class Model: Sendable {
             throw KilnError.invalidArgument(op: "Model.predict", node: nil,
                                             reason: "unknown input '\(name)'; the model's inputs are \(expectedNames)")
         }
-        var symbols: [String: Int] = [:]
-        return try plan.inputs.map { info, _ in
+        let ordered = try plan.inputs.map { info, _ in
             guard let t = inputs[info.name] else {
                 throw KilnError.invalidArgument(op: "Model.predict", node: nil,
                                                 reason: "missing input '\(info.name)' (\(info.dtype) \(info.shape)); the model's inputs are \(expectedNames)")
             }
+            return t
+        }
+        try validate(ordered: ordered)
+        return ordered
+    }
+
+    /// Checks inputs in plan order against the declared dtypes and shapes: fixed dims, and a
+    /// symbolic dim equal wherever it appears. Allocates only to describe an error.
+    func validate(ordered inputs: [Tensor]) throws {
+        guard inputs.count == plan.inputs.count else {
+            throw KilnError.invalidArgument(op: "Model.predict", node: nil,
+                                            reason: "\(inputs.count) inputs given; the model's inputs are \(artifact.inputs.map(\.name))")
+        }
+        for (i, (info, _)) in plan.inputs.enumerated() {
+            let t = inputs[i]
             guard t.dtype == info.dtype else {
                 throw KilnError.unsupportedDType(op: "Model.predict", node: nil, tensor: "input '\(info.name)' (expected \(info.dtype))", dtype: t.dtype)
             }
-            let declared = info.shape.map { d -> Int in if case .fixed(let n) = d { return n } else { return -1 } }
+            func mismatch(_ what: String) -> KilnError {
+                let declared = info.shape.map { d -> Int in if case .fixed(let n) = d { return n } else { return -1 } }
+                return .shapeMismatch(op: "Model.predict", node: nil, tensor: "input '\(info.name)'\(what)", expected: declared, got: t.shape)
+            }
             guard t.rank == info.shape.count else {
-                throw KilnError.shapeMismatch(op: "Model.predict", node: nil, tensor: "input '\(info.name)' [\(info.shape.map(\.description).joined(separator: ", "))]",
-                                              expected: declared, got: t.shape)
+                throw mismatch(" [\(info.shape.map(\.description).joined(separator: ", "))]")
             }
             for (axis, d) in info.shape.enumerated() {
                 switch d {
                 case .fixed(let n) where n != t.shape[axis]:
-                    throw KilnError.shapeMismatch(op: "Model.predict", node: nil, tensor: "input '\(info.name)' [\(info.shape.map(\.description).joined(separator: ", "))]",
-                                                  expected: declared, got: t.shape)
+                    throw mismatch(" [\(info.shape.map(\.description).joined(separator: ", "))]")
                 case .symbol(let s):
-                    if let bound = symbols[s], bound != t.shape[axis] {
-                        throw KilnError.shapeMismatch(op: "Model.predict", node: nil, tensor: "input '\(info.name)': symbolic dim \(s) is \(bound) elsewhere",
-                                                      expected: declared, got: t.shape)
+                    if let bound = firstBinding(of: s, in: inputs), bound != t.shape[axis] {
+                        throw mismatch(": symbolic dim \(s) is \(bound) elsewhere")
                     }
-                    symbols[s] = t.shape[axis]
                 default: break
                 }
             }
-            return t
         }
+    }
+
+    /// The size `symbol` takes at its first appearance among the inputs' declared shapes.
+    private func firstBinding(of symbol: String, in inputs: [Tensor]) -> Int? {
+        for (i, (info, _)) in plan.inputs.enumerated() {
+            for (axis, d) in info.shape.enumerated() {
+                if case .symbol(let s) = d, s == symbol { return inputs[i].shape[axis] }
+            }
+        }
+        return nil
     }
 }
 

@@ -14,6 +14,16 @@ private let currentPoolKey: pthread_key_t = {
     return key
 }()
 
+/// Thread-local slot for the calling thread's reusable ``ThreadPool/Job`` (a retained pointer,
+/// released when the thread exits).
+private let callerJobKey: pthread_key_t = {
+    var key = pthread_key_t()
+    pthread_key_create(&key) { pointer in
+        if let pointer { Unmanaged<ThreadPool.Job>.fromOpaque(pointer).release() }
+    }
+    return key
+}()
+
 /// A fixed set of worker threads that run the chunks of parallel loops. A model owns one pool sized
 /// to its thread budget: the calling thread runs chunks too, so one inference uses at most
 /// `threads` threads, and OpenBLAS (kept single-threaded, see `Sgemm`) adds none.
@@ -70,10 +80,14 @@ public final class ThreadPool: @unchecked Sendable {
             for c in 0..<chunks { body(c) }
             return
         }
+        // `withoutActuallyEscaping` costs one small heap object (the escaping wrapper of `body`) per
+        // loop that fans out: the one allocation left in a warm inference with several threads.
         withoutActuallyEscaping(body) { body in
             // `run` returns only after every chunk finished, so the closure never outlives this call.
             nonisolated(unsafe) let shared = body
-            let job = Job(chunks: chunks) { shared($0) }
+            let job = Self.callerJob()
+            job.start(chunks: chunks, body: shared)
+            defer { job.inUse = false }
             state.submit(job)
             while let c = state.claim(job) {
                 job.body?(c)
@@ -86,17 +100,46 @@ public final class ThreadPool: @unchecked Sendable {
         }
     }
 
+    /// This thread's job object, reused by every parallel loop it starts (so a loop allocates
+    /// nothing); a fresh one for a loop started inside a chunk of another on the same thread.
+    private static func callerJob() -> Job {
+        if let p = pthread_getspecific(callerJobKey) {
+            let job = Unmanaged<Job>.fromOpaque(p).takeUnretainedValue()
+            if !job.inUse {
+                job.inUse = true
+                return job
+            }
+            let nested = Job()
+            nested.inUse = true
+            return nested
+        }
+        let job = Job()
+        job.inUse = true
+        pthread_setspecific(callerJobKey, Unmanaged.passRetained(job).toOpaque())
+        return job
+    }
+
+    /// One parallel loop. Reused by its calling thread for loop after loop: once the caller's
+    /// `wait` has seen every chunk finished, no worker touches it again (the last `finish` reads
+    /// what it needs before its increment), so the next `start` races with nothing.
     final class Job: @unchecked Sendable {
-        let chunks: Int
+        /// Written by the caller before `submit` (which publishes it under State's mutex).
+        var chunks = 0
         /// Set to nil by the caller once every chunk has finished (under State's mutex).
         var body: ((Int) -> Void)?
         var next = 0      // guarded by State.mutex
         /// Chunks finished; incremented with release ordering so a caller that sees the final count
         /// (acquire) also sees every chunk's writes.
         let finished = Atomic<Int>(0)
-        init(chunks: Int, body: @escaping (Int) -> Void) {
+        /// Whether a loop on the owning thread is using it (only that thread reads or writes this).
+        var inUse = false
+
+        /// Readies the job for a new loop (before it is submitted).
+        func start(chunks: Int, body: @escaping (Int) -> Void) {
             self.chunks = chunks
             self.body = body
+            next = 0
+            finished.store(0, ordering: .relaxed)
         }
     }
 
@@ -152,8 +195,10 @@ public final class ThreadPool: @unchecked Sendable {
         }
 
         func finish(_ job: Job) {
+            // Read before the increment: once the count is complete the caller may reuse the job.
+            let chunks = job.chunks
             let done = job.finished.wrappingAdd(1, ordering: .releasing).newValue
-            if done == job.chunks {
+            if done == chunks {
                 // Taking the mutex orders this broadcast after a sleeping waiter's check.
                 pthread_mutex_lock(&mutex)
                 pthread_cond_broadcast(&jobDone)

@@ -134,7 +134,9 @@ struct BroadcastPlan: Sendable {
         let inner = rowLength
         let outer = dims.count &- 1
         let s0 = strides[0], s1 = strides[1], s2 = strides[2]
-        var index = [Int](repeating: 0, count: max(outer, 1))
+        // On the stack: this runs once per chunk of every broadcasting op.
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: max(outer, 1)) { index in
+        index.initialize(repeating: 0)
         var row = start / inner
         var col = start % inner
         var base0 = 0, base1 = 0, base2 = 0
@@ -169,6 +171,7 @@ struct BroadcastPlan: Sendable {
                 index[k] = 0
                 k &-= 1
             }
+        }
         }
     }
 

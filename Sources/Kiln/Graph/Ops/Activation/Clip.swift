@@ -8,7 +8,7 @@
 /// |---|---|---|
 /// | min (opset 6) | float | -∞ |
 /// | max (opset 6) | float | +∞ |
-struct Clip: Operator {
+struct Clip: SingleOutputOperator {
     static let opType = "Clip"
     /// Bounds given as attributes (opset 6), `nil` when absent.
     let minAttribute: Float?
@@ -31,15 +31,17 @@ struct Clip: Operator {
         guard t.count == 1 else {
             throw KilnError.shapeMismatch(op: Self.opType, node: context.node, tensor: "\(name) (must be a scalar)", expected: [], got: t.shape)
         }
-        return try t.scalars(as: Float.self)[0]
+        return t.pointer(Float.self).pointee
     }
 
-    func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor] {
+    func output(_ inputs: [Tensor?], context: ExecutionContext) throws -> Tensor {
         guard (1...3).contains(inputs.count) else {
             throw failure("expects 1 to 3 inputs (input, min, max), got \(inputs.count)", context: context)
         }
         let lo = try bound(inputs, 1, "min", attribute: minAttribute, fallback: -.infinity, context: context)
         let hi = try bound(inputs, 2, "max", attribute: maxAttribute, fallback: .infinity, context: context)
-        return try runUnaryF32(self, ClipF32(lo: lo, hi: hi), [inputs[0]], context: context)
+        let x = try input(inputs, 0, "X", context: context)
+        try require(x, .float32, "X", context: context)
+        return try unaryMap_f32(ClipF32(lo: lo, hi: hi), x, context: context)
     }
 }

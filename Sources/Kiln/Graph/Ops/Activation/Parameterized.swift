@@ -5,7 +5,7 @@
 /// | attribute | type | default |
 /// |---|---|---|
 /// | alpha | float | 0.01 |
-struct LeakyRelu: Operator {
+struct LeakyRelu: SingleOutputOperator {
     static let opType = "LeakyRelu"
     let kernel: LeakyReluF32
 
@@ -14,7 +14,7 @@ struct LeakyRelu: Operator {
         kernel = LeakyReluF32(alpha: try attributes.float("alpha", default: 0.01))
     }
 
-    func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor] {
+    func output(_ inputs: [Tensor?], context: ExecutionContext) throws -> Tensor {
         try runUnaryF32(self, kernel, inputs, context: context)
     }
 }
@@ -25,7 +25,7 @@ struct LeakyRelu: Operator {
 /// |---|---|---|
 /// | alpha | float | 0.2 |
 /// | beta | float | 0.5 |
-struct HardSigmoid: Operator {
+struct HardSigmoid: SingleOutputOperator {
     static let opType = "HardSigmoid"
     let kernel: HardSigmoidF32
 
@@ -35,7 +35,7 @@ struct HardSigmoid: Operator {
                                 beta: try attributes.float("beta", default: 0.5))
     }
 
-    func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor] {
+    func output(_ inputs: [Tensor?], context: ExecutionContext) throws -> Tensor {
         try runUnaryF32(self, kernel, inputs, context: context)
     }
 }
@@ -45,7 +45,7 @@ struct HardSigmoid: Operator {
 /// | attribute | type | default |
 /// |---|---|---|
 /// | alpha | float | 1.0 |
-struct Elu: Operator {
+struct Elu: SingleOutputOperator {
     static let opType = "Elu"
     let kernel: EluF32
 
@@ -54,7 +54,7 @@ struct Elu: Operator {
         kernel = EluF32(alpha: try attributes.float("alpha", default: 1))
     }
 
-    func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor] {
+    func output(_ inputs: [Tensor?], context: ExecutionContext) throws -> Tensor {
         try runUnaryF32(self, kernel, inputs, context: context, grain: transcendentalGrain)
     }
 }
@@ -65,7 +65,7 @@ struct Elu: Operator {
 /// |---|---|---|
 /// | alpha | float | 1.67326319217681884765625 |
 /// | gamma | float | 1.05070102214813232421875 |
-struct Selu: Operator {
+struct Selu: SingleOutputOperator {
     static let opType = "Selu"
     let kernel: SeluF32
 
@@ -75,7 +75,7 @@ struct Selu: Operator {
                          gamma: try attributes.float("gamma", default: 1.05070102214813232421875))
     }
 
-    func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor] {
+    func output(_ inputs: [Tensor?], context: ExecutionContext) throws -> Tensor {
         try runUnaryF32(self, kernel, inputs, context: context, grain: transcendentalGrain)
     }
 }
@@ -86,7 +86,7 @@ struct Selu: Operator {
 /// | attribute | type | default |
 /// |---|---|---|
 /// | alpha | float | 1.0 |
-struct Swish: Operator {
+struct Swish: SingleOutputOperator {
     static let opType = "Swish"
     let kernel: SwishF32
 
@@ -95,7 +95,7 @@ struct Swish: Operator {
         kernel = SwishF32(alpha: try attributes.float("alpha", default: 1))
     }
 
-    func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor] {
+    func output(_ inputs: [Tensor?], context: ExecutionContext) throws -> Tensor {
         try runUnaryF32(self, kernel, inputs, context: context, grain: transcendentalGrain)
     }
 }
@@ -106,7 +106,7 @@ struct Swish: Operator {
 /// | attribute | type | default | values |
 /// |---|---|---|---|
 /// | approximate | string | "none" | "none", "tanh" |
-struct Gelu: Operator {
+struct Gelu: SingleOutputOperator {
     static let opType = "Gelu"
     let useTanh: Bool
 
@@ -120,7 +120,7 @@ struct Gelu: Operator {
         }
     }
 
-    func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor] {
+    func output(_ inputs: [Tensor?], context: ExecutionContext) throws -> Tensor {
         useTanh
             ? try runUnaryF32(self, GeluTanhF32(), inputs, context: context, grain: transcendentalGrain)
             : try runUnaryF32(self, GeluErfF32(), inputs, context: context, grain: transcendentalGrain)

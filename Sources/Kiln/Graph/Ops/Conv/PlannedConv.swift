@@ -14,7 +14,7 @@ import KilnKernels
 ///   with A = the packed weights and B packed per block straight from the input (1×1 stride-1
 ///   convolutions read it as a matrix; others through the implicit im2col), the epilogue applied
 ///   while the tile is in registers.
-struct PlannedConv: Operator {
+struct PlannedConv: SingleOutputOperator {
     static let opType = "Conv"
 
     /// The portable op (attributes, fused activation); its `geometry` validates every call.
@@ -122,10 +122,13 @@ struct PlannedConv: Operator {
         }
     }
 
-    func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor] {
+    func output(_ inputs: [Tensor?], context: ExecutionContext) throws -> Tensor {
         let x = try input(inputs, 0, "X", context: context)
         try require(x, .float32, "X", context: context)
-        let (g, outShape) = try conv.geometry(input: x.shape, weight: weightShape, bias: bias?.shape, node: context.node)
+        // Kept from the last inference with this input shape (the weight and bias shapes are fixed).
+        let (g, outShape) = try context.memoized(x.shape) {
+            try conv.geometry(input: x.shape, weight: weightShape, bias: bias?.shape, node: context.node)
+        }
         var residual = inputs.count > 3 ? inputs[3] : nil
         if let r = residual, r.dtype != .float32 || r.shape != outShape {
             residual = nil // not the output's shape: added with broadcasting afterwards
@@ -157,9 +160,9 @@ struct PlannedConv: Operator {
         }
         withExtendedLifetime((x, residual)) {}
         if let r = inputs.count > 3 ? inputs[3] : nil, residual == nil {
-            return [try conv.addResidual(y, r, context: context)]
+            return try conv.addResidual(y, r, context: context)
         }
-        return [y]
+        return y
     }
 
     private func runDepthwise(_ g: Conv2DGeometry, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,

@@ -1,7 +1,7 @@
 /// ONNX `Concat` (opset 1–21): any dtype, any number (≥ 1) of inputs of equal rank and dtype whose
 /// dimensions agree except along `axis` (required; negative counts from the end). Inputs with a
 /// zero-size concatenation dimension contribute nothing.
-struct Concat: Operator {
+struct Concat: SingleOutputOperator {
     static let opType = "Concat"
     let axis: Int
 
@@ -10,15 +10,14 @@ struct Concat: Operator {
         try attributes.rejectUnknown(["axis"])
     }
 
-    func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor] {
+    func output(_ inputs: [Tensor?], context: ExecutionContext) throws -> Tensor {
         guard !inputs.isEmpty else { throw failure("needs at least one input", context: context) }
-        let xs = try (0..<inputs.count).map { try input(inputs, $0, "inputs[\($0)]", context: context) }
-        let first = xs[0]
+        for i in inputs.indices { _ = try input(inputs, i, "inputs[\(i)]", context: context) }
+        let first = inputs[0]!
         guard first.rank >= 1 else { throw failure("cannot concatenate rank-0 tensors", context: context) }
         let a = try Shape.normalizeAxis(axis, rank: first.rank, op: Self.opType, node: context.node)
-        var outShape = first.shape
-        outShape[a] = 0
-        for (i, x) in xs.enumerated() {
+        var total = 0
+        for (i, x) in inputs.lazy.map({ $0! }).enumerated() {
             guard x.dtype == first.dtype else {
                 throw KilnError.unsupportedDType(op: Self.opType, node: context.node,
                                                  tensor: "inputs[\(i)] (inputs[0] is \(first.dtype))", dtype: x.dtype)
@@ -31,7 +30,13 @@ struct Concat: Operator {
                                               tensor: "inputs[\(i)] (all dimensions but axis \(a) must match inputs[0])",
                                               expected: first.shape, got: x.shape)
             }
-            outShape[a] += x.shape[a]
+            total += x.shape[a]
+        }
+        // Kept from the last inference with these shapes (the first input's, and the axis' sum).
+        let outShape = context.memoized(first.shape, extra: total) {
+            var shape = first.shape
+            shape[a] = total
+            return shape
         }
         var y = try context.allocate(outShape, dtype: first.dtype)
         let size = first.dtype.byteSize
@@ -40,22 +45,20 @@ struct Concat: Operator {
         let outRow = outShape[a] * inner * size
         let dst = y.mutableBase()
         // Each input contributes one contiguous block of `shape[a]·inner` elements per outer index.
-        var pieces: [(src: UnsafeRawPointer, bytes: Int, offset: Int)] = []
-        var offset = 0
-        for x in xs where x.shape[a] > 0 {
-            let bytes = x.shape[a] * inner * size
-            pieces.append((x.rawPointer, bytes, offset))
-            offset += bytes
-        }
         let threads = y.byteCount >= dataMovementParallelThreshold ? context.threads : 1
         ExecutionContext(threads: threads).parallelFor(outer) { start, end in
             for o in start..<end {
-                for piece in pieces where piece.bytes > 0 {
-                    (dst + (o &* outRow &+ piece.offset)).copyMemory(from: piece.src + o &* piece.bytes, byteCount: piece.bytes)
+                var offset = 0
+                for x in inputs {
+                    let bytes = x!.shape[a] &* inner &* size
+                    if bytes > 0 {
+                        (dst + (o &* outRow &+ offset)).copyMemory(from: x!.rawPointer + o &* bytes, byteCount: bytes)
+                    }
+                    offset &+= bytes
                 }
             }
         }
-        withExtendedLifetime(xs) {}
-        return [y]
+        withExtendedLifetime(inputs) {}
+        return y
     }
 }

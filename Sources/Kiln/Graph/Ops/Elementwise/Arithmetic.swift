@@ -21,7 +21,8 @@ func broadcastArithmetic(_ kind: ArithmeticKind, _ a: Tensor, _ b: Tensor, names
         throw KilnError.invalidArgument(op: op, node: context.node,
                                         reason: "inputs \(names.0) \(a.dtype)\(a.shape) and \(names.1) \(b.dtype)\(b.shape) must have the same dtype")
     }
-    let plan = try BroadcastPlan([a.shape, b.shape], op: op, node: context.node)
+    // Kept from the last inference with these input shapes.
+    let plan = try context.memoized(a.shape, b.shape) { try BroadcastPlan([a.shape, b.shape], op: op, node: context.node) }
     switch a.dtype {
     case .float32:
         switch kind {
@@ -71,42 +72,42 @@ func binaryInputs<Op: Operator>(_ op: Op, _ inputs: [Tensor?], context: Executio
 }
 
 /// ONNX `Add`: `C = A + B` with multidirectional broadcasting; float32, int64, int32.
-struct Add: Operator {
+struct Add: SingleOutputOperator {
     static let opType = "Add"
     init(attributes: Attributes) throws { try attributes.rejectUnknown([]) }
-    func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor] {
+    func output(_ inputs: [Tensor?], context: ExecutionContext) throws -> Tensor {
         let (a, b) = try binaryInputs(self, inputs, context: context)
-        return [try broadcastArithmetic(.add, a, b, op: Self.opType, context: context)]
+        return try broadcastArithmetic(.add, a, b, op: Self.opType, context: context)
     }
 }
 
 /// ONNX `Sub`: `C = A - B` with multidirectional broadcasting; float32, int64, int32.
-struct Sub: Operator {
+struct Sub: SingleOutputOperator {
     static let opType = "Sub"
     init(attributes: Attributes) throws { try attributes.rejectUnknown([]) }
-    func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor] {
+    func output(_ inputs: [Tensor?], context: ExecutionContext) throws -> Tensor {
         let (a, b) = try binaryInputs(self, inputs, context: context)
-        return [try broadcastArithmetic(.sub, a, b, op: Self.opType, context: context)]
+        return try broadcastArithmetic(.sub, a, b, op: Self.opType, context: context)
     }
 }
 
 /// ONNX `Mul`: `C = A * B` with multidirectional broadcasting; float32, int64, int32.
-struct Mul: Operator {
+struct Mul: SingleOutputOperator {
     static let opType = "Mul"
     init(attributes: Attributes) throws { try attributes.rejectUnknown([]) }
-    func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor] {
+    func output(_ inputs: [Tensor?], context: ExecutionContext) throws -> Tensor {
         let (a, b) = try binaryInputs(self, inputs, context: context)
-        return [try broadcastArithmetic(.mul, a, b, op: Self.opType, context: context)]
+        return try broadcastArithmetic(.mul, a, b, op: Self.opType, context: context)
     }
 }
 
 /// ONNX `Div`: `C = A / B` with multidirectional broadcasting; float32 (IEEE), int64 and int32
 /// (truncating toward zero; a zero divisor throws).
-struct Div: Operator {
+struct Div: SingleOutputOperator {
     static let opType = "Div"
     init(attributes: Attributes) throws { try attributes.rejectUnknown([]) }
-    func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor] {
+    func output(_ inputs: [Tensor?], context: ExecutionContext) throws -> Tensor {
         let (a, b) = try binaryInputs(self, inputs, context: context)
-        return [try broadcastArithmetic(.div, a, b, op: Self.opType, context: context)]
+        return try broadcastArithmetic(.div, a, b, op: Self.opType, context: context)
     }
 }

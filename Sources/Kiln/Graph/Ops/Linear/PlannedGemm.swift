@@ -6,7 +6,7 @@ import KilnKernels
 /// At small batch (at most ``gemvRows`` rows of `A`) each row is a matrix–vector product that
 /// streams the weights once in their stored layout (`KernelTable.gemv`), split over the model's
 /// threads by output. Larger batches take the portable path (OpenBLAS), which amortizes packing.
-struct PlannedGemm: Operator {
+struct PlannedGemm: SingleOutputOperator {
     static let opType = "Gemm"
     /// Rows of `A` up to which the matrix–vector path runs.
     static let gemvRows = 8
@@ -33,21 +33,21 @@ struct PlannedGemm: Operator {
         self.kernels = kernels
     }
 
-    func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor] {
+    func output(_ inputs: [Tensor?], context: ExecutionContext) throws -> Tensor {
         guard inputs.count <= 3 else { throw failure("expects 2 or 3 inputs, got \(inputs.count)", context: context) }
         let a = try input(inputs, 0, "A", context: context)
         try require(a, .float32, "A", context: context)
         guard a.rank == 2 else { throw failure("A must be 2-D, got shape \(a.shape)", context: context) }
         let m = a.shape[0], k = a.shape[1]
         if m > Self.gemvRows {
-            return try gemm.run(inputs, context: context)
+            return try gemm.run(inputs, context: context)[0]
         }
         let transB = gemm.transB
         let kw = transB ? weight.shape[1] : weight.shape[0]
         let n = transB ? weight.shape[0] : weight.shape[1]
         guard k == kw else { throw gemm.innerDimensionMismatch(a: a.shape, b: weight.shape, k: k, kb: kw, node: context.node) }
-        var y = try context.allocate([m, n], dtype: .float32)
-        if m == 0 || n == 0 { return [y] }
+        var y = try context.allocate(context.memoized(a.shape) { [m, n] }, dtype: .float32)
+        if m == 0 || n == 0 { return y }
         var epilogue = Epilogue(bias: bias.map { $0.pointer(Float.self) })
         gemm.activation.configure(&epilogue)
         let x = a.pointer(Float.self), w = weight.pointer(Float.self), yp = y.mutablePointer(Float.self)
@@ -64,6 +64,6 @@ struct PlannedGemm: Operator {
             }
         }
         withExtendedLifetime((a, weight, bias)) {}
-        return [y]
+        return y
     }
 }

@@ -3,7 +3,7 @@
 ///
 /// With `count_include_pad = 1` the divisor counts the window taps inside the padded input; taps
 /// past the end padding (possible with `ceil_mode`) are not counted, as in PyTorch and ONNX Runtime.
-struct AveragePool: Operator {
+struct AveragePool: SingleOutputOperator {
     static let opType = "AveragePool"
 
     let pool: Pool2D
@@ -15,9 +15,9 @@ struct AveragePool: Operator {
         pool = try Pool2D(attributes, kind: .average(countIncludePad: cip == 1))
     }
 
-    func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor] {
+    func output(_ inputs: [Tensor?], context: ExecutionContext) throws -> Tensor {
         guard inputs.count == 1 else { throw failure("expects 1 input, got \(inputs.count)", context: context) }
         let x = try input(inputs, 0, "X", context: context)
-        return [try pool.run(x, context: context)]
+        return try pool.run(x, context: context)
     }
 }

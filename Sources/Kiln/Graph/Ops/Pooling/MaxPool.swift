@@ -1,7 +1,7 @@
 /// ONNX `MaxPool`, 1-D and 2-D, float32, NCHW: `kernel_shape`, `strides`, `pads`, `dilations`,
 /// `auto_pad`, `ceil_mode`. Produces only `Y`; the optional `Indices` output is not computed.
 /// `storage_order` must be 0.
-struct MaxPool: Operator {
+struct MaxPool: SingleOutputOperator {
     static let opType = "MaxPool"
 
     let pool: Pool2D
@@ -16,9 +16,9 @@ struct MaxPool: Operator {
         pool = try Pool2D(attributes, kind: .max)
     }
 
-    func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor] {
+    func output(_ inputs: [Tensor?], context: ExecutionContext) throws -> Tensor {
         guard inputs.count == 1 else { throw failure("expects 1 input, got \(inputs.count)", context: context) }
         let x = try input(inputs, 0, "X", context: context)
-        return [try pool.run(x, context: context)]
+        return try pool.run(x, context: context)
     }
 }

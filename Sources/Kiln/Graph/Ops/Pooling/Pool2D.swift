@@ -35,15 +35,16 @@ struct Pool2D: Sendable {
             throw KilnError.invalidArgument(op: op, node: context.node,
                                             reason: "X must have rank \(2 + sr) ([N, C] + \(sr) spatial dims for kernel_shape \(kernelShape)), got shape \(x.shape)")
         }
-        let spatial = Array(x.shape.suffix(sr))
-        let axes = try window.resolve(spatial: spatial, kernel: kernelShape, op: op, node: context.node)
-        var outShape = Array(x.shape.prefix(2))
-        outShape += axes.map(\.output)
+        // Kept from the last inference with this input shape.
+        let (outShape, geometry) = try context.memoized(x.shape) { () throws -> ([Int], Pool2DGeometry) in
+            let axes = try window.resolve(spatial: Array(x.shape.suffix(sr)), kernel: kernelShape, op: op, node: context.node)
+            return (Array(x.shape.prefix(2)) + axes.map(\.output), Pool2DGeometry(axes))
+        }
         var y = try context.allocate(outShape, dtype: .float32)
         let planes = x.shape[0] &* x.shape[1]
         if y.count == 0 { return y }
         pool2d_f32_nchw(x.pointer(Float.self), y.mutablePointer(Float.self), planes: planes,
-                        Pool2DGeometry(axes), kind: kind, context: context)
+                        geometry, kind: kind, context: context)
         withExtendedLifetime(x) {}
         return y
     }
