@@ -153,11 +153,12 @@ public func depthwise_blocked_f32<V: KernelVector>(_ g: ConvWindow, x: UnsafePoi
         ow &+= 1
         if ow == g.outW { ow = 0; oh &+= 1 }
     }
-    // The band's output pixels for kernels other than 3×3, eight pixels at a time (eight FMA
-    // chains, each tap one filter load shared by the eight; with four, a 5×5 was bound by the FMA
-    // latency: Zen 4, 672 channels over 14×14 0.284 → 0.244 ms), then four, then one by one. Rows
-    // of at least 16 pixels go row by row; narrower maps run on across row ends. `kh`, `kw`,
-    // `tapCol` are literals for 5×5 (unrolled taps).
+    // The band's output pixels for the kernels the row functions below do not take (5×5 on rows
+    // under 8 outputs or at strides above 2, other sizes, dilated columns): eight pixels at a time
+    // (eight FMA chains, each tap one filter load shared by the eight), then four, then one by one.
+    // Rows of at least 16 pixels go row by row; narrower maps run on across row ends. The compiler
+    // keeps `pixels8` as a call with its window pointers spilled (see `depthwise_rows5x5_f32`), so
+    // the common shapes do not come here.
     @inline(__always) func pixels8(_ q: (P, P, P, P, P, P, P, P), _ e: Int, _ kh: Int, _ kw: Int, _ tapRow: Int, _ tapCol: Int) {
         var a0 = bias, a1 = bias, a2 = bias, a3 = bias, a4 = bias, a5 = bias, a6 = bias, a7 = bias
         for i in 0..<kh {
