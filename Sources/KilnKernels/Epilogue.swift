@@ -78,8 +78,8 @@
             while i &+ L <= count { f(V(load: p + i)).store(p + i); i &+= L }
         }
         switch activation {
-        case .silu: each { $0 / (V(broadcast: 1) + (V(broadcast: 0) - $0).exp()) }
-        case .sigmoid: each { V(broadcast: 1) / (V(broadcast: 1) + (V(broadcast: 0) - $0).exp()) }
+        case .silu: each { $0 / (V(broadcast: 1) + $0.expNegated()) }
+        case .sigmoid: each { V(broadcast: 1) / (V(broadcast: 1) + $0.expNegated()) }
         default: each { activate($0) }
         }
         while i < count { p[i] = activate(p[i]); i &+= 1 }
@@ -95,8 +95,8 @@
         case .hardSwish:
             let t = (x + V(broadcast: 3)).clampedBelow(V(broadcast: 0)).clampedAbove(V(broadcast: 6))
             return x * t * V(broadcast: 1.0 / 6.0)
-        case .silu: return x / (V(broadcast: 1) + (V(broadcast: 0) - x).exp())
-        case .sigmoid: return V(broadcast: 1) / (V(broadcast: 1) + (V(broadcast: 0) - x).exp())
+        case .silu: return x / (V(broadcast: 1) + x.expNegated())
+        case .sigmoid: return V(broadcast: 1) / (V(broadcast: 1) + x.expNegated())
         }
     }
 

@@ -60,6 +60,9 @@ public struct KernelTable: Sendable {
     public let maxPoolPlane: @Sendable (UnsafePointer<Float>, ConvWindow, UnsafeMutablePointer<Float>,
                                         UnsafeMutablePointer<Float>) -> Void
 
+    /// ``pool_globalPlanes_f32(_:size:planes:isMax:y:vector:)``: `(x, size, planes, isMax, y)`.
+    public let globalPool: @Sendable (UnsafePointer<Float>, Int, Range<Int>, Bool, UnsafeMutablePointer<Float>) -> Void
+
     /// Width of a B micro-panel.
     public var nr: Int { 2 &* lanes }
 
@@ -80,7 +83,8 @@ public struct KernelTable: Sendable {
                 im2colSmall: @escaping @Sendable (UnsafePointer<Float>, ConvWindow, Int, UnsafeMutablePointer<Float>,
                                                   UnsafeMutablePointer<Float>) -> Void,
                 maxPoolPlane: @escaping @Sendable (UnsafePointer<Float>, ConvWindow, UnsafeMutablePointer<Float>,
-                                                   UnsafeMutablePointer<Float>) -> Void) {
+                                                   UnsafeMutablePointer<Float>) -> Void,
+                globalPool: @escaping @Sendable (UnsafePointer<Float>, Int, Range<Int>, Bool, UnsafeMutablePointer<Float>) -> Void) {
         self.isa = isa
         self.lanes = lanes
         self.gemm = gemm
@@ -92,6 +96,7 @@ public struct KernelTable: Sendable {
         self.winogradOutput = winogradOutput
         self.im2colSmall = im2colSmall
         self.maxPoolPlane = maxPoolPlane
+        self.globalPool = globalPool
     }
 }
 
@@ -126,5 +131,6 @@ public func makeKernelTable<V: KernelVector>(isa: KernelISA, vector: V.Type) -> 
         im2colSmall: { x, w, channels, padded, dst in
             conv_im2colSmall_f32(x, w, channels: channels, padded: padded, into: dst, vector: V.self)
         },
-        maxPoolPlane: { x, w, y, tmp in pool_maxPlane_f32(x, w, y: y, rowBuffer: tmp, vector: V.self) })
+        maxPoolPlane: { x, w, y, tmp in pool_maxPlane_f32(x, w, y: y, rowBuffer: tmp, vector: V.self) },
+        globalPool: { x, size, planes, isMax, y in pool_globalPlanes_f32(x, size: size, planes: planes, isMax: isMax, y: y, vector: V.self) })
 }

@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 @testable import Kiln
 import KilnKernels
@@ -20,6 +21,39 @@ final class KernelVariantTests: XCTestCase {
         // Asking for more than the CPU has falls back to the best supported variant.
         XCTAssertTrue(KernelDispatch.supported.contains(KernelDispatch.table(.avx512).isa))
         XCTAssertFalse(KernelDispatch.cpuName.isEmpty)
+    }
+
+    /// `kilnExpNegated`, the `e^−x` behind the SiLU and sigmoid epilogues, in both of its forms
+    /// (fused multiply-adds as in the AVX2 and AVX-512 variants, separate ones as in the baseline),
+    /// against float64 `exp` over the whole clamped range, 8 lanes at a time. Tolerances (relative):
+    /// fused 2e-7 for `|x| ≤ 16` and 4.5e-7 elsewhere (1.8e-7 and 3.9e-7 measured when written: one
+    /// `ln2` constant, a degree-5 polynomial); separate 2e-7 everywhere (1.6e-7 measured: exact
+    /// reduction, degree 6). Outside the clamp the vector form stays finite and positive.
+    func testExpNegatedAccuracy() {
+        for fused in [false, true] {
+            var worst = 0.0, worstAt: Float = 0, worstNear = 0.0
+            var x: Float = -88.37626266
+            while x <= 87.33654475 {
+                var v = SIMD8<Float>()
+                for l in 0..<8 { v[l] = min(x + Float(l) * 0.0007, 87.33654475) }
+                let e = kilnExpNegated(v, SIMD8<Int32>.self, fused: fused)
+                for l in 0..<8 {
+                    let ref = Foundation.exp(-Double(v[l]))
+                    let err = abs(Double(e[l]) - ref) / ref
+                    if err > worst { worst = err; worstAt = v[l] }
+                    if abs(v[l]) <= 16 { worstNear = max(worstNear, err) }
+                }
+                x += 0.0131
+            }
+            XCTAssertLessThan(worst, fused ? 4.5e-7 : 2e-7, "fused \(fused): worst relative error \(worst) at x = \(worstAt)")
+            XCTAssertLessThan(worstNear, 2e-7, "fused \(fused): worst relative error for |x| ≤ 16")
+        }
+        // Through the vector type: its clamp keeps the result normal and finite.
+        for x: Float in [-1000, -88.5, 87.5, 1000, .infinity, -.infinity] {
+            let e = Vec8(broadcast: x).expNegated().v[0]
+            XCTAssertTrue(e.isFinite && e > 0, "e^-(\(x)) = \(e)")
+        }
+        XCTAssertTrue(Vec8(broadcast: .nan).expNegated().v[0].isNaN)
     }
 
     // MARK: GEMM
@@ -306,6 +340,35 @@ final class KernelVariantTests: XCTestCase {
                     let inputs: [Tensor?] = withResidual ? [x, wt, bias, residual] : [x, wt, bias]
                     let y = try planned.run(inputs, context: ExecutionContext(threads: threads))[0]
                     assertClose(y, expected, .gemm, "\(label) case \(i): N\(n) C\(c) M\(m) residual \(withResidual) \(activation) threads \(threads)")
+                }
+            }
+        }
+    }
+
+    /// `pool_globalPlanes_f32` of every variant: max exactly, mean within 1e-6 relative of a float64
+    /// sum (its four-vector order only rounds differently), for plane sizes around the vector and
+    /// four-vector widths (1, 7, 49 of a 7×7 map, 63, 64, 65, 196, 3,136) and a plane subrange.
+    func testGlobalPoolPlanesMatchReference() {
+        var r = SeededGenerator(seed: 6021)
+        for size in [1, 7, 49, 63, 64, 65, 196, 3136] {
+            let planes = 5
+            let x = (0..<(planes * size)).map { _ in Float.random(in: -3...3, using: &r) }
+            for (label, t) in tables {
+                for isMax in [false, true] {
+                    var y = [Float](repeating: .nan, count: planes)
+                    x.withUnsafeBufferPointer { xp in
+                        y.withUnsafeMutableBufferPointer { yp in t.globalPool(xp.baseAddress!, size, 1..<planes, isMax, yp.baseAddress!) }
+                    }
+                    XCTAssertTrue(y[0].isNaN, "\(label) size \(size): plane 0 is outside the range")
+                    for p in 1..<planes {
+                        let plane = x[(p * size)..<((p + 1) * size)]
+                        if isMax {
+                            XCTAssertEqual(y[p], plane.max()!, "\(label) max size \(size) plane \(p)")
+                        } else {
+                            let mean = plane.reduce(0.0) { $0 + Double($1) } / Double(size)
+                            XCTAssertEqual(Double(y[p]), mean, accuracy: 1e-6 * max(1, abs(mean)), "\(label) mean size \(size) plane \(p)")
+                        }
+                    }
                 }
             }
         }

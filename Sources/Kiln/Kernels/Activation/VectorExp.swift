@@ -8,9 +8,9 @@ import KilnKernels
 /// `e^x` for eight floats at once, within 2 ulp of the correctly rounded result (checked by
 /// `ActivationTests.testVectorExpAccuracy` against `Double` over the whole finite range).
 ///
-/// Cephes' `expf` scheme: `x = n·ln2 + r` with `n = round(x·log₂e)` and `ln2` split in two so the
-/// reduction is exact without FMA, a degree-6 minimax polynomial for `e^r` on `|r| ≤ ln2/2`, and
-/// `2ⁿ` assembled in the exponent bits. Lanes outside `[-87.3, 88.3]` (where `2ⁿ` would be
+/// The kernels' `kilnExpNegated` of `−x` without fused multiply-adds (this module is built for any
+/// x86-64): `x = n·ln2 + r` with `ln2` split in two so the reduction is exact, a degree-6 polynomial
+/// for `e^r` on `|r| ≤ ln2/2` (Estrin's form), and `2ⁿ` assembled in the exponent bits. Lanes outside `[-87.3, 88.3]` (where `2ⁿ` would be
 /// subnormal or overflow), infinities and NaN make the whole vector take libm `expf` lane by lane,
 /// so those results are exactly libm's; in the activations that use this (Sigmoid, Swish,
 /// Softmax) such lanes are rare.
@@ -21,8 +21,8 @@ func exp8_f32(_ x: SIMD8<Float>) -> SIMD8<Float> {
     if any(outside) {
         return lanewise(x, expf)
     }
-    // In range: the kernels' exp (KilnKernels.kilnExp), the same polynomial for every ISA.
-    return kilnExp(x, SIMD8<Int32>.self)
+    // In range: the kernels' exp (KilnKernels.kilnExpNegated), the same polynomial for every ISA.
+    return kilnExpNegated(0 - x, SIMD8<Int32>.self)
 }
 
 /// The logistic function of eight floats: `1 / (1 + e^-x)`. Where `e^-x` overflows (x < -88.3)

@@ -195,31 +195,10 @@ func poolSumColumns_f32(_ tmp: UnsafePointer<Float>, _ out: UnsafeMutablePointer
 /// Max or mean over each of `planes` contiguous planes of `size` elements: `y[p] = reduce(x[p, :])`.
 func globalPool_f32(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, planes: Int, size: Int,
                     isMax: Bool, context: ExecutionContext) {
+    // The process's kernel variant (`KernelDispatch`), four vectors of accumulators per plane.
+    let run = KernelDispatch.table().globalPool
     let threads = planes &* size >= 1 << 16 ? context.threads : 1
     ExecutionContext(threads: threads).parallelFor(planes) { p0, p1 in
-        for p in p0..<p1 {
-            let src = x + p &* size
-            var i = 0
-            if isMax {
-                var acc = SIMD8<Float>(repeating: -.infinity)
-                while i &+ 8 <= size {
-                    let v = UnsafeRawPointer(src + i).loadUnaligned(as: SIMD8<Float>.self)
-                    acc = acc.replacing(with: v, where: v .> acc)
-                    i &+= 8
-                }
-                var m = acc.max()
-                while i < size { if src[i] > m { m = src[i] }; i &+= 1 }
-                y[p] = m
-            } else {
-                var acc = SIMD8<Float>(repeating: 0)
-                while i &+ 8 <= size {
-                    acc += UnsafeRawPointer(src + i).loadUnaligned(as: SIMD8<Float>.self)
-                    i &+= 8
-                }
-                var s = acc.sum()
-                while i < size { s += src[i]; i &+= 1 }
-                y[p] = s / Float(size)
-            }
-        }
+        run(x, size, p0..<p1, isMax, y)
     }
 }
