@@ -66,15 +66,10 @@
     public func activateInPlace<V: KernelVector>(_ p: UnsafeMutablePointer<Float>, count: Int, vector: V.Type) {
         let L = V.lanes
         var i = 0
-        // Four vectors per iteration: one vector's exp and division are a chain of ~20 dependent
-        // operations, so independent vectors side by side are what keeps the units busy.
+        // One vector per iteration: the out-of-order core overlaps successive iterations' chains
+        // by itself, and with four vectors written side by side (tried first) the constants no
+        // longer fit in the registers and were reloaded on every use.
         @inline(__always) func each(_ f: (V) -> V) {
-            while i &+ 4 &* L <= count {
-                let x0 = V(load: p + i), x1 = V(load: p + (i &+ L))
-                let x2 = V(load: p + (i &+ 2 &* L)), x3 = V(load: p + (i &+ 3 &* L))
-                f(x0).store(p + i); f(x1).store(p + (i &+ L)); f(x2).store(p + (i &+ 2 &* L)); f(x3).store(p + (i &+ 3 &* L))
-                i &+= 4 &* L
-            }
             while i &+ L <= count { f(V(load: p + i)).store(p + i); i &+= L }
         }
         switch activation {

@@ -369,14 +369,33 @@ public func gemm_storeEdge_f32(_ t: UnsafePointer<Float>, stride: Int, c: Unsafe
     }
 }
 
+/// How many rows of a 6-row A micro-panel a micro-kernel computes, as a type so that each
+/// instantiation is compiled with the others' multiply-adds removed.
+public protocol GemmMicroRows {
+    /// Rows computed (the panel's layout stays 6 rows wide).
+    static var count: Int { get }
+}
+/// All six rows: the full micro-tile.
+public enum GemmMicroRows6: GemmMicroRows {
+    @_alwaysEmitIntoClient @inline(__always) public static var count: Int { 6 }
+}
+/// The first four rows: a last row panel with at most four valid rows (a 16-channel layer's rows
+/// 12–15, a 64- or 40-channel layer's last four, a 32- or 128-channel layer's last two). Its eight
+/// chains keep both FMA units busy, where the full tile's twelve spent a third of their
+/// multiply-adds on rows of zeros.
+public enum GemmMicroRows4: GemmMicroRows {
+    @_alwaysEmitIntoClient @inline(__always) public static var count: Int { 4 }
+}
+
 /// The MR × 2V micro-kernel: `acc = A_panel[kc × MR]ᵀ · B_panel[kc × 2V]` in registers, then
-/// accumulated into / stored to C with the epilogue when `final`.
+/// accumulated into / stored to C with the epilogue when `final`. `R`: the rows computed (6, or 4
+/// for a last panel of at most 4 valid rows; `rows` ≤ `R.count`).
 @_alwaysEmitIntoClient @inline(__always)
-public func gemm_micro_f32<V: KernelVector>(_ kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+public func gemm_micro_f32<V: KernelVector, R: GemmMicroRows>(_ kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
                                             c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int,
                                             accumulate: Bool, final: Bool, epilogue: Epilogue,
                                             biasPerColumn: Bool, row0: Int, col0: Int,
-                                            residual: UnsafePointer<Float>?, vector: V.Type) {
+                                            residual: UnsafePointer<Float>?, vector: V.Type, rowCount: R.Type) {
     let L = V.lanes
     var c00 = V(broadcast: 0), c01 = V(broadcast: 0), c10 = V(broadcast: 0), c11 = V(broadcast: 0)
     var c20 = V(broadcast: 0), c21 = V(broadcast: 0), c30 = V(broadcast: 0), c31 = V(broadcast: 0)
@@ -393,29 +412,29 @@ public func gemm_micro_f32<V: KernelVector>(_ kc: Int, a: UnsafePointer<Float>, 
         av = V(broadcast: ap[1]); c10 = c10.fma(av, b0); c11 = c11.fma(av, b1)
         av = V(broadcast: ap[2]); c20 = c20.fma(av, b0); c21 = c21.fma(av, b1)
         av = V(broadcast: ap[3]); c30 = c30.fma(av, b0); c31 = c31.fma(av, b1)
-        av = V(broadcast: ap[4]); c40 = c40.fma(av, b0); c41 = c41.fma(av, b1)
-        av = V(broadcast: ap[5]); c50 = c50.fma(av, b0); c51 = c51.fma(av, b1)
+        if R.count > 4 { av = V(broadcast: ap[4]); c40 = c40.fma(av, b0); c41 = c41.fma(av, b1) }
+        if R.count > 4 { av = V(broadcast: ap[5]); c50 = c50.fma(av, b0); c51 = c51.fma(av, b1) }
         b0 = V(load: bp + 2 &* L); b1 = V(load: bp + (2 + 1) &* L)
         av = V(broadcast: ap[6]); c00 = c00.fma(av, b0); c01 = c01.fma(av, b1)
         av = V(broadcast: ap[7]); c10 = c10.fma(av, b0); c11 = c11.fma(av, b1)
         av = V(broadcast: ap[8]); c20 = c20.fma(av, b0); c21 = c21.fma(av, b1)
         av = V(broadcast: ap[9]); c30 = c30.fma(av, b0); c31 = c31.fma(av, b1)
-        av = V(broadcast: ap[10]); c40 = c40.fma(av, b0); c41 = c41.fma(av, b1)
-        av = V(broadcast: ap[11]); c50 = c50.fma(av, b0); c51 = c51.fma(av, b1)
+        if R.count > 4 { av = V(broadcast: ap[10]); c40 = c40.fma(av, b0); c41 = c41.fma(av, b1) }
+        if R.count > 4 { av = V(broadcast: ap[11]); c50 = c50.fma(av, b0); c51 = c51.fma(av, b1) }
         b0 = V(load: bp + 4 &* L); b1 = V(load: bp + (4 + 1) &* L)
         av = V(broadcast: ap[12]); c00 = c00.fma(av, b0); c01 = c01.fma(av, b1)
         av = V(broadcast: ap[13]); c10 = c10.fma(av, b0); c11 = c11.fma(av, b1)
         av = V(broadcast: ap[14]); c20 = c20.fma(av, b0); c21 = c21.fma(av, b1)
         av = V(broadcast: ap[15]); c30 = c30.fma(av, b0); c31 = c31.fma(av, b1)
-        av = V(broadcast: ap[16]); c40 = c40.fma(av, b0); c41 = c41.fma(av, b1)
-        av = V(broadcast: ap[17]); c50 = c50.fma(av, b0); c51 = c51.fma(av, b1)
+        if R.count > 4 { av = V(broadcast: ap[16]); c40 = c40.fma(av, b0); c41 = c41.fma(av, b1) }
+        if R.count > 4 { av = V(broadcast: ap[17]); c50 = c50.fma(av, b0); c51 = c51.fma(av, b1) }
         b0 = V(load: bp + 6 &* L); b1 = V(load: bp + (6 + 1) &* L)
         av = V(broadcast: ap[18]); c00 = c00.fma(av, b0); c01 = c01.fma(av, b1)
         av = V(broadcast: ap[19]); c10 = c10.fma(av, b0); c11 = c11.fma(av, b1)
         av = V(broadcast: ap[20]); c20 = c20.fma(av, b0); c21 = c21.fma(av, b1)
         av = V(broadcast: ap[21]); c30 = c30.fma(av, b0); c31 = c31.fma(av, b1)
-        av = V(broadcast: ap[22]); c40 = c40.fma(av, b0); c41 = c41.fma(av, b1)
-        av = V(broadcast: ap[23]); c50 = c50.fma(av, b0); c51 = c51.fma(av, b1)
+        if R.count > 4 { av = V(broadcast: ap[22]); c40 = c40.fma(av, b0); c41 = c41.fma(av, b1) }
+        if R.count > 4 { av = V(broadcast: ap[23]); c50 = c50.fma(av, b0); c51 = c51.fma(av, b1) }
         ap += 24
         bp += 8 &* L
         kk &-= 4
@@ -426,8 +445,8 @@ public func gemm_micro_f32<V: KernelVector>(_ kc: Int, a: UnsafePointer<Float>, 
         av = V(broadcast: ap[1]); c10 = c10.fma(av, b0); c11 = c11.fma(av, b1)
         av = V(broadcast: ap[2]); c20 = c20.fma(av, b0); c21 = c21.fma(av, b1)
         av = V(broadcast: ap[3]); c30 = c30.fma(av, b0); c31 = c31.fma(av, b1)
-        av = V(broadcast: ap[4]); c40 = c40.fma(av, b0); c41 = c41.fma(av, b1)
-        av = V(broadcast: ap[5]); c50 = c50.fma(av, b0); c51 = c51.fma(av, b1)
+        if R.count > 4 { av = V(broadcast: ap[4]); c40 = c40.fma(av, b0); c41 = c41.fma(av, b1) }
+        if R.count > 4 { av = V(broadcast: ap[5]); c50 = c50.fma(av, b0); c51 = c51.fma(av, b1) }
         ap += 6
         bp += 2 &* L
         kk &-= 1
@@ -462,8 +481,8 @@ public func gemm_micro_f32<V: KernelVector>(_ kc: Int, a: UnsafePointer<Float>, 
         if rows > 1 { put(1, c10, c11) }
         if rows > 2 { put(2, c20, c21) }
         if rows > 3 { put(3, c30, c31) }
-        if rows > 4 { put(4, c40, c41) }
-        if rows > 5 { put(5, c50, c51) }
+        if R.count > 4 && rows > 4 { put(4, c40, c41) }
+        if R.count > 5 && rows > 5 { put(5, c50, c51) }
         return
     }
     // Edge tile: through a small buffer, element by element. MR × NR floats with NR ≤ 32 (16-lane
@@ -621,10 +640,16 @@ public func gemm_f32<V: KernelVector>(_ p: GemmProblem, mPanels: Range<Int>, col
                             gemm_microNarrow_f32(kc, a: aBlock + (panel &- pb) &* aPanelStride, b: bPanel, c: cTile, ldc: p.ldc,
                                                  rows: rows, cols: cols, accumulate: !first, final: last, epilogue: p.epilogue,
                                                  biasPerColumn: p.biasPerColumn, row0: row0, col0: col0, residual: res, vector: V.self)
+                        } else if rows <= 4 {
+                            gemm_micro_f32(kc, a: aBlock + (panel &- pb) &* aPanelStride, b: bPanel, c: cTile, ldc: p.ldc,
+                                           rows: rows, cols: cols, accumulate: !first, final: last, epilogue: p.epilogue,
+                                           biasPerColumn: p.biasPerColumn, row0: row0, col0: col0, residual: res, vector: V.self,
+                                           rowCount: GemmMicroRows4.self)
                         } else {
                             gemm_micro_f32(kc, a: aBlock + (panel &- pb) &* aPanelStride, b: bPanel, c: cTile, ldc: p.ldc,
                                            rows: rows, cols: cols, accumulate: !first, final: last, epilogue: p.epilogue,
-                                           biasPerColumn: p.biasPerColumn, row0: row0, col0: col0, residual: res, vector: V.self)
+                                           biasPerColumn: p.biasPerColumn, row0: row0, col0: col0, residual: res, vector: V.self,
+                                           rowCount: GemmMicroRows6.self)
                         }
                     }
                     j0 &+= nr

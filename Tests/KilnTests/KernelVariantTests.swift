@@ -59,13 +59,14 @@ final class KernelVariantTests: XCTestCase {
     // MARK: GEMM
 
     /// `C = act(A·B + bias + residual)` for packed and row-major A, row-major and packed B, sizes
-    /// around the MR × NR tile and the KC chunk. Tolerance `.gemm` (1e-5 abs + rel) against a
+    /// around the MR × NR tile (last row panels of 1–6 rows: the 4-row and the full micro-kernel)
+    /// and the KC chunk. Tolerance `.gemm` (1e-5 abs + rel) against a
     /// double-precision reference.
     func testGemmMatchesReference() throws {
         var r = SeededGenerator(seed: 91)
         for (label, t) in tables {
             for i in 0..<60 {
-                let m = r.pick([1, 5, 6, 7, 13, 64, 130]), n = r.pick([1, 15, t.lanes, t.nr, t.nr + 1, t.nr + t.lanes, 33, 300]), k = r.pick([0, 1, 7, 256, 257, 600])
+                let m = r.pick([1, 3, 5, 6, 7, 10, 13, 16, 64, 130]), n = r.pick([1, 15, t.lanes, t.nr, t.nr + 1, t.nr + t.lanes, 33, 300]), k = r.pick([0, 1, 7, 256, 257, 600])
                 let a = r.floats(m * k), b = r.floats(k * n), bias = r.floats(max(m, n)), res = r.floats(m * n)
                 let useBias = i % 3 != 0, perColumn = i % 4 == 1, useResidual = i % 5 == 2
                 let activation: Epilogue.Activation = [.none, .relu, .clip, .hardSwish, .silu, .sigmoid][i % 6]
