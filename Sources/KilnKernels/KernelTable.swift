@@ -63,6 +63,9 @@ public struct KernelTable: Sendable {
     /// ``pool_globalPlanes_f32(_:size:planes:isMax:y:vector:)``: `(x, size, planes, isMax, y)`.
     public let globalPool: @Sendable (UnsafePointer<Float>, Int, Range<Int>, Bool, UnsafeMutablePointer<Float>) -> Void
 
+    /// Whether costly activations run through another variant's wider pass (``Epilogue/widePass``).
+    public let hasWidePass: Bool
+
     /// Width of a B micro-panel.
     public var nr: Int { 2 &* lanes }
 
@@ -84,7 +87,8 @@ public struct KernelTable: Sendable {
                                                   UnsafeMutablePointer<Float>) -> Void,
                 maxPoolPlane: @escaping @Sendable (UnsafePointer<Float>, ConvWindow, UnsafeMutablePointer<Float>,
                                                    UnsafeMutablePointer<Float>) -> Void,
-                globalPool: @escaping @Sendable (UnsafePointer<Float>, Int, Range<Int>, Bool, UnsafeMutablePointer<Float>) -> Void) {
+                globalPool: @escaping @Sendable (UnsafePointer<Float>, Int, Range<Int>, Bool, UnsafeMutablePointer<Float>) -> Void,
+                hasWidePass: Bool = false) {
         self.isa = isa
         self.lanes = lanes
         self.gemm = gemm
@@ -97,19 +101,28 @@ public struct KernelTable: Sendable {
         self.im2colSmall = im2colSmall
         self.maxPoolPlane = maxPoolPlane
         self.globalPool = globalPool
+        self.hasWidePass = hasWidePass
     }
 }
 
 /// The table of kernel bodies instantiated with `V`. Emitted into the calling module, so the
 /// closures are compiled with that module's CPU target: each variant module calls this once.
+/// - Parameter widePass: Another variant's pass for costly activations, set on every epilogue of
+///   the GEMM and blocked depthwise kernels (``Epilogue/widePass``); `nil` for the table's own.
 @_alwaysEmitIntoClient
-public func makeKernelTable<V: KernelVector>(isa: KernelISA, vector: V.Type) -> KernelTable {
+public func makeKernelTable<V: KernelVector>(isa: KernelISA, vector: V.Type, widePass: ActivationPass? = nil) -> KernelTable {
     KernelTable(
         isa: isa, lanes: V.lanes,
-        gemm: { p, m, n, ws in gemm_f32(p, mPanels: m, columns: n, workspace: ws, vector: V.self) },
+        gemm: { p, m, n, ws in
+            var p = p
+            if widePass != nil { p.epilogue.widePass = widePass }
+            gemm_f32(p, mPanels: m, columns: n, workspace: ws, vector: V.self)
+        },
         packB: { b, ldb, k, n, dst in gemm_packB_f32(b, ldb: ldb, k: k, n: n, nr: 2 &* V.lanes, into: dst) },
         depthwise: { g, x, w, bias, y, e, ws in depthwise_f32(g, x: x, w: w, bias: bias, y: y, epilogue: e, scratch: ws, vector: V.self) },
         depthwiseBlocked: { g, x, inStride, channels, filters, y, outStride, rows, e, ws in
+            var e = e
+            if widePass != nil { e.widePass = widePass }
             depthwise_blocked_f32(g, x: x, inPlaneStride: inStride, channels: channels, filters: filters, y: y,
                                   outPlaneStride: outStride, rows: rows, epilogue: e, scratch: ws, vector: V.self)
         },
@@ -132,5 +145,6 @@ public func makeKernelTable<V: KernelVector>(isa: KernelISA, vector: V.Type) -> 
             conv_im2colSmall_f32(x, w, channels: channels, padded: padded, into: dst, vector: V.self)
         },
         maxPoolPlane: { x, w, y, tmp in pool_maxPlane_f32(x, w, y: y, rowBuffer: tmp, vector: V.self) },
-        globalPool: { x, size, planes, isMax, y in pool_globalPlanes_f32(x, size: size, planes: planes, isMax: isMax, y: y, vector: V.self) })
+        globalPool: { x, size, planes, isMax, y in pool_globalPlanes_f32(x, size: size, planes: planes, isMax: isMax, y: y, vector: V.self) },
+        hasWidePass: widePass != nil)
 }

@@ -3,7 +3,11 @@
 import KilnKernels
 
 /// The avx2 kernel table.
-public func avx2KernelTable() -> KernelTable { makeKernelTable(isa: .avx2, vector: Vec8.self) }
+/// - Parameter widePass: The AVX-512 variant's activation pass (``avx512ActivationPass`` from
+///   KilnKernelsAVX512) for SiLU and sigmoid, or `nil`; pass it only after the CPUID check for AVX-512.
+public func avx2KernelTable(widePass: ActivationPass? = nil) -> KernelTable {
+    makeKernelTable(isa: .avx2, vector: Vec8.self, widePass: widePass)
+}
 
 /// The 16-lane kernel bodies compiled for AVX2 (two `ymm` per vector), labelled `.avx512`: lets the
 /// tests check the AVX-512 variant's arithmetic (its `Vec16` instantiation) on a CPU without AVX-512.

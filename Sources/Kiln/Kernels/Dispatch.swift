@@ -58,9 +58,24 @@ public enum KernelDispatch {
     private static let baselineTable = baselineKernelTable()
     private static let avx2Table: KernelTable? = supported.contains(.avx2) ? avx2KernelTable() : nil
     private static let avx512Table: KernelTable? = supported.contains(.avx512) ? avx512KernelTable() : nil
+    /// Where AVX2 is preferred over a supported AVX-512 (Zen 4): the AVX2 kernels with the AVX-512
+    /// variant's SiLU/sigmoid pass (``Epilogue/widePass``), the process default there unless
+    /// `KILN_ISA` names a variant.
+    private static let avx2WidePassTable: KernelTable? =
+        preferredISA == .avx2 && supported.contains(.avx512) ? avx2KernelTable(widePass: avx512ActivationPass) : nil
 
-    /// The kernels of `isa`, or of the best supported variant below it.
-    static func table(_ isa: KernelISA = defaultISA) -> KernelTable {
+    /// The process default: the table of ``defaultISA`` — with the wide activation pass when that is
+    /// the preferred AVX2 on a CPU with AVX-512 and `KILN_ISA` did not ask for a variant.
+    static func table() -> KernelTable { defaultTable }
+
+    private static let defaultTable: KernelTable = {
+        let requested = ProcessInfo.processInfo.environment["KILN_ISA"].map { !$0.isEmpty } ?? false
+        if !requested, defaultISA == .avx2, let wide = avx2WidePassTable { return wide }
+        return table(defaultISA)
+    }()
+
+    /// The kernels of `isa` alone, or of the best supported variant below it.
+    static func table(_ isa: KernelISA) -> KernelTable {
         switch isa {
         case .avx512: return avx512Table ?? avx2Table ?? baselineTable
         case .avx2: return avx2Table ?? baselineTable

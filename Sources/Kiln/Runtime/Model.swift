@@ -88,7 +88,7 @@ public final class Model: Sendable {
         let graph = try Optimizer.optimize(Graph(artifact), registry: registry,
                                            passes: options.optimize ? Optimizer.defaultPasses : Optimizer.requiredPasses)
         pool = ThreadPool(threads: options.threads)
-        plan = try ExecutionPlan(graph: graph, registry: registry, kernels: KernelDispatch.table(options.isa ?? KernelDispatch.defaultISA),
+        plan = try ExecutionPlan(graph: graph, registry: registry, kernels: options.isa.map { KernelDispatch.table($0) } ?? KernelDispatch.table(),
                                  pool: pool)
         memory = options.memoryPlanning ? MemoryPlanner() : nil
         states = InferenceStatePool(plan: plan)
@@ -296,7 +296,8 @@ public enum BLASInfo {
     public static var kernelDescription: String {
         let isa = KernelDispatch.defaultISA
         let why = isa == .avx2 && KernelDispatch.preferredISA == .avx2 && KernelDispatch.supported.contains(.avx512)
-            ? "; avx2 preferred: this CPU runs 512-bit instructions as two halves" : ""
+            ? "; avx2 preferred: this CPU runs 512-bit instructions as two halves"
+                + (KernelDispatch.table().hasWidePass ? ", avx512 for SiLU/sigmoid passes" : "") : ""
         return "Kiln kernels \(isa.rawValue) on \(KernelDispatch.cpuName) (supported: \(KernelDispatch.supported.map(\.rawValue).joined(separator: ", "))\(why))"
     }
 }
