@@ -169,7 +169,9 @@ public func gemm_packBBlock_f32<V: KernelVector>(_ source: GemmBSource, k0: Int,
 /// in one output row and whose every window is inside the image (most of a stem convolution's
 /// panels: 5 of 7 per row for ResNet's 7×7 stride 2, 6 of 7 for a 3×3 stride 2) is written row by
 /// row of the column matrix as two whole-vector copies from the input, strided loads for stride 2,
-/// with no bounds to check; the other panels go through ``gemm_packIm2col_f32(_:_:k0:kc:n0:nc:nr:into:vector:)``.
+/// with no bounds to check; a whole panel at the border or across the end of an output row is
+/// written per row run with bounds; only a last, partial panel goes through
+/// ``gemm_packIm2col_f32(_:_:k0:kc:n0:nc:nr:into:vector:)``.
 /// Before, every panel took the general packer's per-piece bookkeeping, a quarter of ResNet's stem.
 @_alwaysEmitIntoClient @inline(__always)
 public func gemm_packIm2colPanels_f32<V: KernelVector>(_ x: UnsafePointer<Float>, _ w: ConvWindow, k0: Int, kc: Int,
@@ -213,43 +215,52 @@ public func gemm_packIm2colPanels_f32<V: KernelVector>(_ x: UnsafePointer<Float>
                     if i == w.kH { i = 0; c &+= 1 }
                 }
             }
-        } else if cols == nr && ow &+ nr <= w.outW {
-            // A whole panel in one output row at the image's border (the first and last panels of a
-            // padded stem's rows): per reduction row, whole vectors where every column is inside
-            // the input row, else zeros and the columns that are inside, one by one.
-            var c = k0 / area, r = k0 &- c &* area
-            var i = r / w.kW, j = r &- i &* w.kW
-            var out = panel
+        } else if cols == nr {
+            // A whole panel at the image's border (the first and last panels of a padded stem's rows),
+            // or across the end of an output row (a 111-wide map's panels: one in seven), in runs
+            // that each stay in one output row: per reduction row, whole vectors where a whole-panel
+            // run is inside the input row, else zeros and the columns that are inside, one by one.
             let zero = V(broadcast: 0)
-            for _ in 0..<kc {
-                let ih = ih0 &+ i &* w.dH
-                if ih < 0 || ih >= w.inH {
-                    zero.store(out); zero.store(out + L)
-                } else {
-                    let iwj = iw0 &+ j &* w.dW
-                    let s = x + (c &* plane &+ ih &* w.inW &+ iwj)
-                    // Columns e with 0 ≤ iwj + e·sW < inW.
-                    let eLo = iwj >= 0 ? 0 : (-iwj &+ w.sW &- 1) / w.sW
-                    let eHi = iwj >= w.inW ? 0 : min(nr, (w.inW &- 1 &- iwj) / w.sW &+ 1)
-                    let reach = w.sW == 1 ? nr : 2 &* nr // floats a whole-vector load reads
-                    if eLo == 0 && iwj &+ reach <= w.inW {
-                        if w.sW == 1 {
-                            V(load: s).store(out); V(load: s + L).store(out + L)
-                        } else {
-                            V(loadEven: s).store(out); V(loadEven: s + 2 &* L).store(out + L)
-                        }
+            var done = 0, runOh = oh, runOw = ow
+            while done < nr {
+                let run = min(nr &- done, w.outW &- runOw)
+                let rih0 = runOh &* w.sH &- w.padT, riw0 = runOw &* w.sW &- w.padL
+                var c = k0 / area, r = k0 &- c &* area
+                var i = r / w.kW, j = r &- i &* w.kW
+                var out = panel + done
+                for _ in 0..<kc {
+                    let ih = rih0 &+ i &* w.dH
+                    if ih < 0 || ih >= w.inH {
+                        if run == nr { zero.store(out); zero.store(out + L) } else { out.update(repeating: 0, count: run) }
                     } else {
-                        zero.store(out); zero.store(out + L)
-                        var e = eLo
-                        while e < eHi { out[e] = s[e &* w.sW]; e &+= 1 }
+                        let iwj = riw0 &+ j &* w.dW
+                        let s = x + (c &* plane &+ ih &* w.inW &+ iwj)
+                        // Columns e with 0 ≤ iwj + e·sW < inW.
+                        let eLo = iwj >= 0 ? 0 : min(run, (-iwj &+ w.sW &- 1) / w.sW)
+                        let eHi = iwj >= w.inW ? 0 : min(run, (w.inW &- 1 &- iwj) / w.sW &+ 1)
+                        let reach = w.sW == 1 ? nr : 2 &* nr // floats a whole-vector load reads
+                        if run == nr && eLo == 0 && iwj &+ reach <= w.inW {
+                            if w.sW == 1 {
+                                V(load: s).store(out); V(load: s + L).store(out + L)
+                            } else {
+                                V(loadEven: s).store(out); V(loadEven: s + 2 &* L).store(out + L)
+                            }
+                        } else {
+                            if run == nr { zero.store(out); zero.store(out + L) } else { out.update(repeating: 0, count: run) }
+                            var e = eLo
+                            while e < eHi { out[e] = s[e &* w.sW]; e &+= 1 }
+                        }
+                    }
+                    out += nr
+                    j &+= 1
+                    if j == w.kW {
+                        j = 0; i &+= 1
+                        if i == w.kH { i = 0; c &+= 1 }
                     }
                 }
-                out += nr
-                j &+= 1
-                if j == w.kW {
-                    j = 0; i &+= 1
-                    if i == w.kH { i = 0; c &+= 1 }
-                }
+                done &+= run
+                runOh &+= 1
+                runOw = 0
             }
         } else {
             gemm_packIm2col_f32(x, w, k0: k0, kc: kc, n0: col, nc: cols, nr: nr, into: panel, vector: V.self)

@@ -288,15 +288,18 @@ final class KernelVariantTests: XCTestCase {
 
     /// Convolutions over maps at least two micro-panels wide, where the implicit-im2col packer copies
     /// whole panels whose windows are inside the image (strides 1 and 2, dilation, the stems'
-    /// shapes), copies a panel in one output row that touches a border row by row with zeros, and
-    /// leaves panels across rows to the general packer: equal to the naive convolution on every
-    /// variant, 1 and 2 threads. Tolerance `.gemm`.
+    /// shapes), copies a whole panel that touches a border or crosses the end of an output row run
+    /// by run with zeros, and leaves a last partial panel to the general packer: equal to the naive
+    /// convolution on every variant, 1 and 2 threads. Tolerance `.gemm`.
     func testIm2colInteriorPanelsMatchReference() throws {
         var r = SeededGenerator(seed: 1729)
         let cases: [(c: Int, h: Int, w: Int, k: Int, stride: Int, pad: Int, dilation: Int, m: Int)] = [
             (3, 19, 140, 7, 2, 3, 1, 16), (3, 12, 140, 3, 2, 1, 1, 7), (5, 9, 80, 5, 1, 2, 1, 13), (2, 12, 90, 5, 1, 0, 2, 6), (4, 6, 140, 1, 2, 0, 1, 9),
             // Rows of whole panels only (112 = 7 · 16): each row's first and last panel touch a border.
             (3, 9, 224, 3, 2, 1, 1, 16), (3, 8, 128, 3, 1, 1, 2, 5),
+            // Panels across the end of an output row: SqueezeNet's unpadded 111-wide stem, and a
+            // padded stride-1 map of 100 columns.
+            (3, 9, 224, 3, 2, 0, 1, 8), (3, 7, 100, 3, 1, 1, 1, 6),
         ]
         for (i, t) in cases.enumerated() {
             let x = r.tensor([1, t.c, t.h, t.w]), wt = r.tensor([t.m, t.c, t.k, t.k], scale: 0.5), bias = r.tensor([t.m])
