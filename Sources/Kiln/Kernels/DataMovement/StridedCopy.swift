@@ -132,8 +132,9 @@ private struct StridedCopyLoop {
     func copyRows<T>(_: T.Type, _ start: Int, _ end: Int) {
         let size = MemoryLayout<T>.stride
         let n = cols
-        var index = [Int](repeating: 0, count: outer.count)
-        var (so, d) = offsets(of: start, outer, outerSrc, outerDst, index: &index)
+        // On the stack: this runs once per chunk of every copy.
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: max(outer.count, 1)) { index in
+        var (so, d) = offsets(of: start, outer, outerSrc, outerDst, index: index)
         var row = start
         while row < end {
             let s = src + so &* size, t = dst + d &* size
@@ -154,24 +155,21 @@ private struct StridedCopyLoop {
                 a -= 1
             }
         }
+        }
     }
 }
 
-/// Source and destination element offsets of flat outer index `flat`.
+/// Source and destination element offsets of flat outer index `flat`; with `index`, also its
+/// coordinates per axis (where an odometer starts).
 @inline(__always)
-private func offsets(of flat: Int, _ shape: [Int], _ srcStrides: [Int], _ dstStrides: [Int]) -> (Int, Int) {
-    var index = [Int](repeating: 0, count: shape.count)
-    return offsets(of: flat, shape, srcStrides, dstStrides, index: &index)
-}
-
-@inline(__always)
-private func offsets(of flat: Int, _ shape: [Int], _ srcStrides: [Int], _ dstStrides: [Int], index: inout [Int]) -> (Int, Int) {
+private func offsets(of flat: Int, _ shape: [Int], _ srcStrides: [Int], _ dstStrides: [Int],
+                     index: UnsafeMutableBufferPointer<Int>? = nil) -> (Int, Int) {
     var f = flat, s = 0, d = 0
     var a = shape.count - 1
     while a >= 0 {
         let i = f % shape[a]
         f /= shape[a]
-        index[a] = i
+        index?[a] = i
         s &+= i &* srcStrides[a]; d &+= i &* dstStrides[a]
         a -= 1
     }
