@@ -1,6 +1,6 @@
 /// What a kernel may use while it runs: a thread budget, and the node name for error messages.
 ///
-/// All parallelism is Kiln's: ``parallelFor(_:_:)`` runs on the model's ``ThreadPool`` and GEMMs are
+/// All parallelism is Kiln's: ``parallelFor(_:with:_:)`` runs on the model's ``ThreadPool`` and GEMMs are
 /// partitioned over the same pool, while OpenBLAS itself stays single-threaded. So one inference
 /// never uses more than ``threads`` threads.
 public struct ExecutionContext: Sendable {
@@ -65,12 +65,15 @@ public struct ExecutionContext: Sendable {
     /// Runs `body(chunkStart, chunkEnd)` over `0..<count` split into at most
     /// ``threads`` × ``chunksPerThread`` contiguous chunks, claimed dynamically by the pool's threads
     /// (the caller included). With one thread, or little work, it runs inline on the caller's thread.
+    ///
+    /// A loop that fans out allocates one small object here (see ``ThreadPool/run(chunks:_:)``):
+    /// loops that run during inference use ``parallelFor(_:with:_:)``, which allocates nothing.
     /// - Parameters:
     ///   - count: Number of work items.
     ///   - body: Processes items `start..<end`; called concurrently for disjoint ranges.
     @inlinable
     public func parallelFor(_ count: Int, _ body: (Int, Int) -> Void) {
-        let chunks = threads <= 1 ? min(1, count) : min(threads &* Self.chunksPerThread, count)
+        let chunks = chunkCount(count)
         if chunks <= 1 {
             if count > 0 { body(0, count) }
             return
@@ -84,4 +87,62 @@ public struct ExecutionContext: Sendable {
             if start < end { body(start, end) }
         }
     }
+
+    /// The number of chunks a loop over `count` items is split into (≤ 1 runs on the caller only).
+    @inlinable
+    func chunkCount(_ count: Int) -> Int {
+        threads <= 1 ? min(1, count) : min(threads &* Self.chunksPerThread, count)
+    }
+
+    /// A range body that captures nothing: `body(args, start, end)` processes items `start..<end`,
+    /// reading what it needs from `args` (a pointer to the caller's arguments). See
+    /// ``parallelFor(_:with:_:)``.
+    public typealias RangeBody = @convention(c) (UnsafeMutableRawPointer, Int, Int) -> Void
+
+    /// Runs `body(args, chunkStart, chunkEnd)` over `0..<count`, split and scheduled as
+    /// ``parallelFor(_:_:)`` does, without allocating: the form every loop of an inference uses.
+    ///
+    /// A closure that captures values is a heap object once the pool's threads can reach it, so
+    /// the loop's inputs travel in `args` instead (a struct or tuple, kept on this call's stack)
+    /// and `body` is a `@convention(c)` closure, which the compiler does not let capture anything.
+    /// `body` reads them back with `args.load(as: Args.self)` and should call a concrete kernel
+    /// function, so the inner loops stay in specialized code.
+    /// - Parameters:
+    ///   - count: Number of work items.
+    ///   - args: The loop's inputs, visible to `body` through its first parameter.
+    ///   - body: Processes items `start..<end`; called concurrently for disjoint ranges.
+    @inlinable
+    public func parallelFor<Args>(_ count: Int, with args: Args, _ body: RangeBody) {
+        var args = args
+        withUnsafeMutablePointer(to: &args) { parallelFor(count, context: UnsafeMutableRawPointer($0), body) }
+    }
+
+    /// ``parallelFor(_:with:_:)`` on an untyped argument pointer.
+    @usableFromInline
+    func parallelFor(_ count: Int, context: UnsafeMutableRawPointer, _ body: RangeBody) {
+        let chunks = chunkCount(count)
+        if chunks <= 1 {
+            if count > 0 { body(context, 0, count) }
+            return
+        }
+        var loop = RangeLoop(count: count, chunks: chunks, body: body, args: context)
+        withUnsafeMutablePointer(to: &loop) { loop in
+            // As in `parallelFor(_:_:)`: the model's pool, else this thread's, else the shared one.
+            (pool ?? ThreadPool.current ?? ThreadPool.shared).run(chunks: chunks, context: UnsafeMutableRawPointer(loop)) { raw, c in
+                let loop = raw.load(as: RangeLoop.self)
+                let start = loop.count &* c / loop.chunks
+                let end = loop.count &* (c &+ 1) / loop.chunks
+                if start < end { loop.body(loop.args, start, end) }
+            }
+        }
+    }
+}
+
+/// One ``ExecutionContext/parallelFor(_:with:_:)`` loop as its chunks see it: how to turn a chunk
+/// number into an item range, and the range body with its arguments.
+struct RangeLoop {
+    var count: Int
+    var chunks: Int
+    var body: ExecutionContext.RangeBody
+    var args: UnsafeMutableRawPointer
 }

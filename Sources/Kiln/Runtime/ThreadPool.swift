@@ -70,7 +70,16 @@ public final class ThreadPool: @unchecked Sendable {
         state.stop()
     }
 
+    /// A chunk body that captures nothing: `body(context, c)` runs chunk `c`, reading its inputs
+    /// through `context`. Being `@convention(c)`, it cannot capture (not even generic type
+    /// metadata), so the compiler proves that handing it to the workers allocates nothing.
+    public typealias ChunkBody = @convention(c) (UnsafeMutableRawPointer, Int) -> Void
+
     /// Runs `body(c)` for every chunk `c` in `0..<chunks` and returns when all have finished.
+    ///
+    /// Costs one small heap object per loop that fans out (the escaping wrapper that
+    /// `withoutActuallyEscaping` makes of `body`), so inference uses
+    /// ``run(chunks:context:_:)`` instead; this form is for load-time and other cold loops.
     /// - Parameters:
     ///   - chunks: Number of independent chunks.
     ///   - body: Called concurrently for distinct chunks.
@@ -80,24 +89,42 @@ public final class ThreadPool: @unchecked Sendable {
             for c in 0..<chunks { body(c) }
             return
         }
-        // `withoutActuallyEscaping` costs one small heap object (the escaping wrapper of `body`) per
-        // loop that fans out: the one allocation left in a warm inference with several threads.
         withoutActuallyEscaping(body) { body in
-            // `run` returns only after every chunk finished, so the closure never outlives this call.
-            nonisolated(unsafe) let shared = body
-            let job = Self.callerJob()
-            job.start(chunks: chunks, body: shared)
-            defer { job.inUse = false }
-            state.submit(job)
-            while let c = state.claim(job) {
-                job.body?(c)
-                state.finish(job)
+            // `run` returns only after every chunk finished, so the closure never outlives this
+            // call; the workers reach it through a pointer to this local, which retains nothing.
+            var closure = body
+            withUnsafeMutablePointer(to: &closure) { pointer in
+                run(chunks: chunks, context: UnsafeMutableRawPointer(pointer)) { context, c in
+                    context.assumingMemoryBound(to: ((Int) -> Void).self).pointee(c)
+                }
             }
-            state.wait(job)
-            // Workers may still hold the Job object for a moment; drop the closure itself so that
-            // withoutActuallyEscaping sees it unshared when this scope ends.
-            state.release(job)
         }
+    }
+
+    /// Runs `body(context, c)` for every chunk `c` in `0..<chunks` and returns when all have
+    /// finished. Allocates nothing: the job holds the function pointer and `context` as plain
+    /// pointers (the caller's state lives on its stack, typically a struct passed with
+    /// `withUnsafeMutablePointer`), and the job object itself is reused by the calling thread.
+    /// - Parameters:
+    ///   - chunks: Number of independent chunks.
+    ///   - context: What `body` reads; must stay valid until `run` returns (it does when it points
+    ///     into the caller's frame).
+    ///   - body: Called concurrently for distinct chunks.
+    public func run(chunks: Int, context: UnsafeMutableRawPointer, _ body: ChunkBody) {
+        if chunks <= 0 { return }
+        if chunks == 1 || threads == 1 {
+            for c in 0..<chunks { body(context, c) }
+            return
+        }
+        let job = Self.callerJob()
+        job.start(chunks: chunks, body: body, context: context)
+        defer { job.inUse = false }
+        state.submit(job)
+        while let c = state.claim(job) {
+            body(context, c)
+            state.finish(job)
+        }
+        state.wait(job)
     }
 
     /// This thread's job object, reused by every parallel loop it starts (so a loop allocates
@@ -125,8 +152,10 @@ public final class ThreadPool: @unchecked Sendable {
     final class Job: @unchecked Sendable {
         /// Written by the caller before `submit` (which publishes it under State's mutex).
         var chunks = 0
-        /// Set to nil by the caller once every chunk has finished (under State's mutex).
-        var body: ((Int) -> Void)?
+        /// The loop's chunk body and what it reads, written by the caller before `submit`. Plain
+        /// pointers: the job keeps nothing alive, the caller's frame does (it outlives the loop).
+        var body: ChunkBody?
+        var context: UnsafeMutableRawPointer?
         var next = 0      // guarded by State.mutex
         /// Chunks finished; incremented with release ordering so a caller that sees the final count
         /// (acquire) also sees every chunk's writes.
@@ -135,9 +164,10 @@ public final class ThreadPool: @unchecked Sendable {
         var inUse = false
 
         /// Readies the job for a new loop (before it is submitted).
-        func start(chunks: Int, body: @escaping (Int) -> Void) {
+        func start(chunks: Int, body: ChunkBody, context: UnsafeMutableRawPointer) {
             self.chunks = chunks
             self.body = body
+            self.context = context
             next = 0
             finished.store(0, ordering: .relaxed)
         }
@@ -187,9 +217,18 @@ public final class ThreadPool: @unchecked Sendable {
             guard job.next < job.chunks else { return nil }
             let c = job.next
             job.next += 1
-            if job.next == job.chunks, let i = queue.firstIndex(where: { $0 === job }) {
-                queue.remove(at: i)
-                queued.wrappingSubtract(1, ordering: .relaxed)
+            if job.next == job.chunks {
+                // A plain loop rather than `firstIndex(where:)`: unspecialized (in a debug build)
+                // that allocates, which would hide a real allocation from the allocation tests.
+                var i = 0
+                while i < queue.count {
+                    if queue[i] === job {
+                        queue.remove(at: i)
+                        queued.wrappingSubtract(1, ordering: .relaxed)
+                        break
+                    }
+                    i += 1
+                }
             }
             return c
         }
@@ -219,12 +258,6 @@ public final class ThreadPool: @unchecked Sendable {
             pthread_mutex_unlock(&mutex)
         }
 
-        func release(_ job: Job) {
-            pthread_mutex_lock(&mutex)
-            job.body = nil
-            pthread_mutex_unlock(&mutex)
-        }
-
         func stop() {
             pthread_mutex_lock(&mutex)
             stopping = true
@@ -249,8 +282,9 @@ public final class ThreadPool: @unchecked Sendable {
                 let c = claimLocked(job)
                 pthread_mutex_unlock(&mutex)
                 if let c {
-                    // Claimed chunks finish before the caller can clear `body`, so it is non-nil here.
-                    job.body?(c)
+                    // Set by `start` before the job was queued (published by the mutex above); the
+                    // caller cannot start its next loop before this chunk's `finish`.
+                    if let body = job.body, let context = job.context { body(context, c) }
                     finish(job)
                 }
             }

@@ -23,8 +23,12 @@ func softmax_f32(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, ou
     let total = outer &* axis &* inner
     guard total > 0 else { return }
     let threads = total >= 1 << 14 ? context.threads : 1
+    // What every chunk reads: x, y, axis, inner, log.
+    typealias Args = (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int, Bool)
+    let args: Args = (x, y, axis, inner, log)
     if inner == 1 {
-        ExecutionContext(threads: threads).parallelFor(outer) { start, end in
+        ExecutionContext(threads: threads).parallelFor(outer, with: args) { raw, start, end in
+            let (x, y, axis, _, log) = raw.load(as: Args.self)
             for o in start..<end {
                 softmaxRow_f32(x + o &* axis, y + o &* axis, axis, log: log)
             }
@@ -33,14 +37,16 @@ func softmax_f32(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, ou
     }
     // Split over outer slices when there are enough of them, else over inner columns.
     if outer >= threads {
-        ExecutionContext(threads: threads).parallelFor(outer) { start, end in
+        ExecutionContext(threads: threads).parallelFor(outer, with: args) { raw, start, end in
+            let (x, y, axis, inner, log) = raw.load(as: Args.self)
             for o in start..<end {
                 softmaxColumns_f32(x + o &* axis &* inner, y + o &* axis &* inner, axis: axis, inner: inner,
                                    columns: 0..<inner, log: log)
             }
         }
     } else {
-        ExecutionContext(threads: threads).parallelFor(inner) { start, end in
+        ExecutionContext(threads: threads).parallelFor(inner, with: (args, outer)) { raw, start, end in
+            let ((x, y, axis, inner, log), outer) = raw.load(as: (Args, Int).self)
             for o in 0..<outer {
                 softmaxColumns_f32(x + o &* axis &* inner, y + o &* axis &* inner, axis: axis, inner: inner,
                                    columns: start..<end, log: log)

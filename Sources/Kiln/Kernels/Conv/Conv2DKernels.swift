@@ -74,7 +74,8 @@ func conv2d_f32_nchw_im2col(_ g: Conv2DGeometry, input: UnsafePointer<Float>, we
     for n in 0..<g.batch {
         for grp in 0..<g.group {
             let x = input + (n &* g.inChannels &+ grp &* cg) &* g.inPlane
-            pool.parallelFor(rows) { start, end in
+            pool.parallelFor(rows, with: (g, x, scratch)) { raw, start, end in
+                let (g, x, scratch) = raw.load(as: (Conv2DGeometry, UnsafePointer<Float>, UnsafeMutablePointer<Float>).self)
                 im2col_f32(g, input: x, col: scratch, rows: start..<end)
             }
             let y = output + (n &* g.outChannels &+ grp &* mg) &* hw
@@ -106,9 +107,10 @@ func convTranspose2d_f32_nchw_col2im(_ g: ConvTranspose2DGeometry, input: Unsafe
     // Output starts as the bias so the GEMM (pointwise) or col2im can accumulate into it.
     let planes = g.batch &* g.outChannels
     let fillThreads = planes &* outPlane >= 1 << 16 ? context.threads : 1
-    ExecutionContext(threads: fillThreads).parallelFor(planes) { start, end in
+    ExecutionContext(threads: fillThreads).parallelFor(planes, with: (bias, output, g.outChannels, outPlane)) { raw, start, end in
+        let (bias, output, channels, outPlane) = raw.load(as: (UnsafePointer<Float>?, UnsafeMutablePointer<Float>, Int, Int).self)
         for p in start..<end {
-            let b = bias.map { $0[p % g.outChannels] } ?? 0
+            let b = bias.map { $0[p % channels] } ?? 0
             (output + p &* outPlane).update(repeating: b, count: outPlane)
         }
     }
@@ -128,7 +130,8 @@ func convTranspose2d_f32_nchw_col2im(_ g: ConvTranspose2DGeometry, input: Unsafe
                 Sgemm.run(transA: true, transB: false, m: rows, n: g.inPlane, k: cg,
                           alpha: 1, a: w, lda: max(rows, 1), b: x, ldb: g.inPlane,
                           beta: 0, c: col, ldc: g.inPlane, context: context)
-                ExecutionContext(threads: scatterThreads).parallelFor(mg) { start, end in
+                ExecutionContext(threads: scatterThreads).parallelFor(mg, with: (g, col, y)) { raw, start, end in
+                    let (g, col, y) = raw.load(as: (ConvTranspose2DGeometry, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>).self)
                     col2im_f32(g, col: col, output: y, channels: start..<end)
                 }
             }

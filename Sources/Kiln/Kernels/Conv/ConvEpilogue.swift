@@ -66,7 +66,10 @@ func conv_epilogue_f32(_ output: UnsafeMutablePointer<Float>, channels: Int, pla
     if bias == nil && activation == .none { return }
     let work = channels &* plane
     let threads = work >= 1 << 15 ? context.threads : 1
-    ExecutionContext(threads: threads).parallelFor(channels) { start, end in
+    let args = (output, plane, bias, biasOffset, activation)
+    ExecutionContext(threads: threads).parallelFor(channels, with: args) { raw, start, end in
+        let (output, plane, bias, biasOffset, activation) =
+            raw.load(as: (UnsafeMutablePointer<Float>, Int, UnsafePointer<Float>?, Int, FusedActivation).self)
         for c in start..<end {
             let b = bias.map { $0[biasOffset &+ c] } ?? 0
             conv_biasActivation_f32(output + c &* plane, count: plane, bias: b, activation: activation)

@@ -14,11 +14,15 @@ func depthwiseConv2d_f32(_ g: Conv2DGeometry, input: UnsafePointer<Float>, weigh
                          bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
                          activation: FusedActivation, context: ExecutionContext) {
     let planes = g.batch &* g.outChannels
-    let multiplier = g.outChannelsPerGroup
     let work = planes &* g.outPlane &* g.kernelArea
     let threads = work >= 1 << 16 ? context.threads : 1
     let fast3x3 = g.kernelH == 3 && g.kernelW == 3 && g.dilationH == 1 && g.dilationW == 1 && g.strideW <= 2
-    ExecutionContext(threads: threads).parallelFor(planes) { start, end in
+    typealias Args = (g: Conv2DGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                      output: UnsafeMutablePointer<Float>, activation: FusedActivation, fast3x3: Bool)
+    let args: Args = (g, input, weight, bias, output, activation, fast3x3)
+    ExecutionContext(threads: threads).parallelFor(planes, with: args) { raw, start, end in
+        let (g, input, weight, bias, output, activation, fast3x3) = raw.load(as: Args.self)
+        let multiplier = g.outChannelsPerGroup
         for p in start..<end {
             let n = p / g.outChannels, m = p % g.outChannels
             let src = input + (n &* g.inChannels &+ m / multiplier) &* g.inPlane

@@ -229,14 +229,20 @@ func resizeAxis_f32(src: UnsafePointer<Float>, dst: UnsafeMutablePointer<Float>,
     table.indices.withUnsafeBufferPointer { idx in
         table.weights.withUnsafeBufferPointer { w in
             table.extrapolate.withUnsafeBufferPointer { ex in
+                typealias Args = (src: UnsafePointer<Float>, dst: UnsafeMutablePointer<Float>, inLen: Int, outLen: Int,
+                                  inner: Int, taps: Int, idx: UnsafeBufferPointer<Int>, w: UnsafeBufferPointer<Float>,
+                                  ex: UnsafeBufferPointer<Bool>, extrapolationValue: Float)
+                let args: Args = (src, dst, inLen, outLen, inner, taps, idx, w, ex, extrapolationValue)
                 if inner == 1 {
-                    ExecutionContext(threads: threads).parallelFor(outer) { start, end in
+                    ExecutionContext(threads: threads).parallelFor(outer, with: args) { raw, start, end in
+                        let (src, dst, inLen, outLen, _, taps, idx, w, ex, extrapolationValue) = raw.load(as: Args.self)
                         for row in start..<end {
                             resizeRow_f32(src + row &* inLen, dst + row &* outLen, outLen, taps, idx, w, ex, extrapolationValue)
                         }
                     }
                 } else {
-                    ExecutionContext(threads: threads).parallelFor(outer &* outLen) { start, end in
+                    ExecutionContext(threads: threads).parallelFor(outer &* outLen, with: args) { raw, start, end in
+                        let (src, dst, inLen, outLen, inner, taps, idx, w, ex, extrapolationValue) = raw.load(as: Args.self)
                         for item in start..<end {
                             let row = item / outLen, o = item % outLen
                             let s = src + row &* inLen &* inner

@@ -43,62 +43,98 @@ struct StridedCopyProblem {
 func stridedCopy(shape: [Int], src: UnsafeRawPointer, srcStrides: [Int], dst: UnsafeMutableRawPointer,
                  dstStrides: [Int], elementSize: Int, context: ExecutionContext) {
     guard let p = StridedCopyProblem(shape: shape, srcStrides: srcStrides, dstStrides: dstStrides) else { return }
-    switch elementSize {
-    case 1: stridedCopy_typed(UInt8.self, p, src, dst, context)
-    case 2: stridedCopy_typed(UInt16.self, p, src, dst, context)
-    case 4: stridedCopy_typed(UInt32.self, p, src, dst, context)
-    default: stridedCopy_typed(UInt64.self, p, src, dst, context)
-    }
-}
-
-/// Work below this many bytes runs on one thread: a thread hop costs more than the copy.
-let dataMovementParallelThreshold = 1 << 18
-
-@inline(__always)
-private func stridedCopy_typed<T>(_: T.Type, _ p: StridedCopyProblem, _ src: UnsafeRawPointer,
-                                  _ dst: UnsafeMutableRawPointer, _ context: ExecutionContext) {
-    let size = MemoryLayout<T>.stride
+    let size = elementSize == 1 || elementSize == 2 || elementSize == 4 ? elementSize : 8
     let rank = p.shape.count
     if rank == 0 {
         dst.copyMemory(from: src, byteCount: size)
         return
     }
     let total = p.shape.reduce(1, &*)
-    let threads = total &* size >= dataMovementParallelThreshold ? context.threads : 1
-    let runner = ExecutionContext(threads: threads)
+    let runner = ExecutionContext(threads: total &* size >= dataMovementParallelThreshold ? context.threads : 1)
 
-    // Batched 2-D transpose: destination contiguous along the last axis, source contiguous along
-    // the one before it.
+    let loop: StridedCopyLoop
+    let items: Int
     if rank >= 2, p.dstStrides[rank - 1] == 1, p.srcStrides[rank - 2] == 1, p.srcStrides[rank - 1] != 1 {
-        let rows = p.shape[rank - 2], cols = p.shape[rank - 1]
-        let srcColStride = p.srcStrides[rank - 1], dstRowStride = p.dstStrides[rank - 2]
-        let outer = Array(p.shape[0..<(rank - 2)])
-        let outerSrc = Array(p.srcStrides[0..<(rank - 2)]), outerDst = Array(p.dstStrides[0..<(rank - 2)])
-        let batches = outer.reduce(1, &*)
-        let rowBlocks = (rows &+ 7) / 8
-        runner.parallelFor(batches &* rowBlocks) { start, end in
-            var item = start
-            while item < end {
-                let batch = item / rowBlocks, block = item % rowBlocks
-                let (so, d) = offsets(of: batch, outer, outerSrc, outerDst)
-                let r0 = block &* 8, r1 = min(rows, r0 &+ 8)
-                transpose2d_blocked(T.self, src: src + so &* size, srcColStride: srcColStride,
-                                    dst: dst + d &* size, dstRowStride: dstRowStride, rows: r0..<r1, cols: cols)
-                item &+= 1
-            }
+        // Batched 2-D transpose: destination contiguous along the last axis, source contiguous
+        // along the one before it.
+        var l = StridedCopyLoop(src: src, dst: dst, size: size, outer: Array(p.shape[0..<(rank - 2)]),
+                                outerSrc: Array(p.srcStrides[0..<(rank - 2)]), outerDst: Array(p.dstStrides[0..<(rank - 2)]))
+        l.transpose = true
+        l.rows = p.shape[rank - 2]
+        l.cols = p.shape[rank - 1]
+        l.srcColStride = p.srcStrides[rank - 1]
+        l.dstRowStride = p.dstStrides[rank - 2]
+        l.rowBlocks = (l.rows &+ 7) / 8
+        loop = l
+        items = l.outer.reduce(1, &*) &* l.rowBlocks
+    } else {
+        // General: iterate the outer axes with an odometer, copy the innermost axis as a run.
+        var l = StridedCopyLoop(src: src, dst: dst, size: size, outer: Array(p.shape[0..<(rank - 1)]),
+                                outerSrc: Array(p.srcStrides[0..<(rank - 1)]), outerDst: Array(p.dstStrides[0..<(rank - 1)]))
+        l.cols = p.shape[rank - 1]
+        l.si = p.srcStrides[rank - 1]
+        l.di = p.dstStrides[rank - 1]
+        loop = l
+        items = l.outer.reduce(1, &*)
+    }
+    runner.parallelFor(items, with: loop) { raw, start, end in
+        let loop = raw.load(as: StridedCopyLoop.self)
+        switch loop.size {
+        case 1: loop.run(UInt8.self, start, end)
+        case 2: loop.run(UInt16.self, start, end)
+        case 4: loop.run(UInt32.self, start, end)
+        default: loop.run(UInt64.self, start, end)
         }
-        return
+    }
+}
+
+/// Work below this many bytes runs on one thread: a thread hop costs more than the copy.
+let dataMovementParallelThreshold = 1 << 18
+
+/// One strided copy as its parallel chunks read it (passed by pointer: see
+/// ``ExecutionContext/parallelFor(_:with:_:)``). The element type is chosen per chunk from `size`,
+/// since a `@convention(c)` body cannot be generic; the loops themselves are generic over it.
+private struct StridedCopyLoop {
+    var src: UnsafeRawPointer, dst: UnsafeMutableRawPointer
+    /// Bytes per element: 1, 2, 4 or 8.
+    var size: Int
+    /// The axes outside the copied rows or transposed matrices, with their element strides.
+    var outer: [Int], outerSrc: [Int], outerDst: [Int]
+    /// The transposed matrices (`rows × cols` in the destination, in blocks of 8 rows), or for a
+    /// general copy the run length `cols` and its strides `si`, `di`.
+    var transpose = false
+    var rows = 0, cols = 0, srcColStride = 0, dstRowStride = 0, rowBlocks = 0
+    var si = 0, di = 0
+
+    /// Items `start..<end`: blocks of a transpose, or runs of a general copy.
+    @inline(__always)
+    func run<T>(_: T.Type, _ start: Int, _ end: Int) {
+        if transpose { transposeBlocks(T.self, start, end) } else { copyRows(T.self, start, end) }
     }
 
-    // General: iterate the outer axes with an odometer, copy the innermost axis as a run.
-    let n = p.shape[rank - 1]
-    let si = p.srcStrides[rank - 1], di = p.dstStrides[rank - 1]
-    let outer = Array(p.shape[0..<(rank - 1)])
-    let outerSrc = Array(p.srcStrides[0..<(rank - 1)]), outerDst = Array(p.dstStrides[0..<(rank - 1)])
-    let rows = outer.reduce(1, &*)
-    runner.parallelFor(rows) { start, end in
-        var index = [Int](repeating: 0, count: outer.count)
-        var (so, d) = offsets(of: start, outer, outerSrc, outerDst, index: &index)
+    /// Transposes the blocks `start..<end` (each a matrix of `outer` and a block of 8 rows).
+    @inline(__always)
+    func transposeBlocks<T>(_: T.Type, _ start: Int, _ end: Int) {
+        let size = MemoryLayout<T>.stride
+        var item = start
+        while item < end {
+            let batch = item / rowBlocks, block = item % rowBlocks
+            let (so, d) = offsets(of: batch, outer, outerSrc, outerDst)
+            let r0 = block &* 8, r1 = min(rows, r0 &+ 8)
+            transpose2d_blocked(T.self, src: src + so &* size, srcColStride: srcColStride,
+                                dst: dst + d &* size, dstRowStride: dstRowStride, rows: r0..<r1, cols: cols)
+            item &+= 1
+        }
+    }
+
+    /// Copies the runs `start..<end` (flat indices over `outer`).
+    @inline(__always)
+    func copyRows<T>(_: T.Type, _ start: Int, _ end: Int) {
+        let size = MemoryLayout<T>.stride
+        let n = cols
+        // On the stack: this runs once per chunk of every copy.
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: max(outer.count, 1)) { index in
+        var (so, d) = offsets(of: start, outer, outerSrc, outerDst, index: index)
         var row = start
         while row < end {
             let s = src + so &* size, t = dst + d &* size
@@ -119,24 +155,21 @@ private func stridedCopy_typed<T>(_: T.Type, _ p: StridedCopyProblem, _ src: Uns
                 a -= 1
             }
         }
+        }
     }
 }
 
-/// Source and destination element offsets of flat outer index `flat`.
+/// Source and destination element offsets of flat outer index `flat`; with `index`, also its
+/// coordinates per axis (where an odometer starts).
 @inline(__always)
-private func offsets(of flat: Int, _ shape: [Int], _ srcStrides: [Int], _ dstStrides: [Int]) -> (Int, Int) {
-    var index = [Int](repeating: 0, count: shape.count)
-    return offsets(of: flat, shape, srcStrides, dstStrides, index: &index)
-}
-
-@inline(__always)
-private func offsets(of flat: Int, _ shape: [Int], _ srcStrides: [Int], _ dstStrides: [Int], index: inout [Int]) -> (Int, Int) {
+private func offsets(of flat: Int, _ shape: [Int], _ srcStrides: [Int], _ dstStrides: [Int],
+                     index: UnsafeMutableBufferPointer<Int>? = nil) -> (Int, Int) {
     var f = flat, s = 0, d = 0
     var a = shape.count - 1
     while a >= 0 {
         let i = f % shape[a]
         f /= shape[a]
-        index[a] = i
+        index?[a] = i
         s &+= i &* srcStrides[a]; d &+= i &* dstStrides[a]
         a -= 1
     }

@@ -14,6 +14,22 @@ protocol BinaryOpF32 {
     static func apply(_ a: Float, _ b: Float) -> Float
     /// Eight elements.
     static func apply(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float>
+    /// `y = Op(a, b)` over the flat output range `start..<end` of `plan`. A requirement (with the
+    /// one implementation below) so that a parallel chunk, which knows the op only as an
+    /// `any BinaryOpF32.Type` (a `@convention(c)` body cannot name a generic parameter), still
+    /// runs the row loops specialized for it.
+    static func broadcast(_ plan: BroadcastPlan, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                          _ y: UnsafeMutablePointer<Float>, _ start: Int, _ end: Int)
+}
+
+extension BinaryOpF32 {
+    static func broadcast(_ plan: BroadcastPlan, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                          _ y: UnsafeMutablePointer<Float>, _ start: Int, _ end: Int) {
+        let sa = plan.rowStride(0), sb = plan.rowStride(1)
+        plan.forEachSegment(start, end) { o, ia, ib, _, n in
+            binaryRow_f32(Self.self, a + ia, sa, b + ib, sb, y + o, n)
+        }
+    }
 }
 
 enum AddF32: BinaryOpF32 {
@@ -116,9 +132,11 @@ func binaryBroadcast_f32<Op: BinaryOpF32>(_ op: Op.Type, _ a: Tensor, _ b: Tenso
     var y = try context.allocate(plan.outputShape, dtype: .float32)
     let pa = a.pointer(Float.self), pb = b.pointer(Float.self)
     let py = y.mutablePointer(Float.self)
-    let sa = plan.rowStride(0), sb = plan.rowStride(1)
-    plan.run(context: context) { o, ia, ib, _, n in
-        binaryRow_f32(op, pa + ia, sa, pb + ib, sb, py + o, n)
+    typealias Args = (BroadcastPlan, any BinaryOpF32.Type, UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>)
+    let args: Args = (plan, op, pa, pb, py)
+    plan.runner(context).parallelFor(plan.outputCount, with: args) { raw, start, end in
+        let (plan, op, a, b, y) = raw.load(as: Args.self)
+        op.broadcast(plan, a, b, y, start, end)
     }
     withExtendedLifetime((a, b)) {}
     return y

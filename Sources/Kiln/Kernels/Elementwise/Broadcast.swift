@@ -180,10 +180,19 @@ struct BroadcastPlan: Sendable {
     /// - Parameters:
     ///   - context: Thread budget.
     ///   - body: As for ``forEachSegment(_:_:_:)``; segments of different chunks are disjoint.
+    ///
+    /// A closure that fans out allocates (see ``ExecutionContext/parallelFor(_:_:)``): the float32
+    /// arithmetic that models run goes through ``runner(_:)`` with a capture-free body instead;
+    /// this serves the comparisons and integer ops.
     func run(context: ExecutionContext, _ body: (Int, Int, Int, Int, Int) -> Void) {
-        let chunks = outputCount >= 1 << 16 ? context.threads : 1
-        ExecutionContext(threads: chunks).parallelFor(outputCount) { start, end in
+        runner(context).parallelFor(outputCount) { start, end in
             forEachSegment(start, end, body)
         }
+    }
+
+    /// The context the output's chunks run on: `context`'s threads once the output is large
+    /// enough to pay for a thread (≥ 2¹⁶ elements), else one.
+    func runner(_ context: ExecutionContext) -> ExecutionContext {
+        ExecutionContext(threads: outputCount >= 1 << 16 ? context.threads : 1)
     }
 }

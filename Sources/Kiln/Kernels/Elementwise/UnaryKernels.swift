@@ -11,6 +11,17 @@ protocol UnaryOpF32 {
     func apply(_ x: Float) -> Float
     /// Eight elements.
     func apply(_ x: SIMD8<Float>) -> SIMD8<Float>
+    /// ``unaryRow_f32(_:_:_:_:)`` with the op stored at `op`. A requirement (with the one
+    /// implementation below) so that a parallel chunk, which knows the op only as an
+    /// `any UnaryOpF32.Type` (a `@convention(c)` body cannot name a generic parameter), still
+    /// runs the row loop specialized for it.
+    static func row(_ op: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int)
+}
+
+extension UnaryOpF32 {
+    static func row(_ op: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        unaryRow_f32(op.load(as: Self.self), x, y, n)
+    }
 }
 
 /// Applies a scalar function lane by lane: the SIMD form of functions that only libm provides
@@ -51,8 +62,13 @@ func unaryMap_f32<Op: UnaryOpF32>(_ op: Op, _ x: Tensor, context: ExecutionConte
     let dst = y.mutablePointer(Float.self)
     let n = x.count
     let chunks = n >= grain ? context.threads : 1
-    ExecutionContext(threads: chunks).parallelFor(n) { start, end in
-        unaryRow_f32(op, src + start, dst + start, end &- start)
+    withUnsafePointer(to: op) { op in
+        typealias Args = (UnsafeRawPointer, any UnaryOpF32.Type, UnsafePointer<Float>, UnsafeMutablePointer<Float>)
+        let args: Args = (UnsafeRawPointer(op), Op.self, src, dst)
+        ExecutionContext(threads: chunks).parallelFor(n, with: args) { raw, start, end in
+            let (op, type, src, dst) = raw.load(as: Args.self)
+            type.row(op, src + start, dst + start, end &- start)
+        }
     }
     withExtendedLifetime(x) {}
     return y

@@ -51,22 +51,36 @@ enum KilnGemm {
             // streams all of A once), so a stalled thread's share is taken over (see
             // `ExecutionContext.chunksPerThread`).
             let chunks = min(blocks, max(threads, min(threads &* ExecutionContext.chunksPerThread, blocks / 8)))
-            context.parallelFor(chunks) { c0, c1 in
-                let ws = ThreadWorkspace.floats(workspaceCount)
+            let args = Chunks(problem: problem, gemm: gemm, panels: panels, blocks: blocks, nr: nr, chunks: chunks,
+                             workspaceCount: workspaceCount)
+            context.parallelFor(chunks, with: args) { raw, c0, c1 in
+                let a = raw.load(as: Chunks.self)
+                let ws = ThreadWorkspace.floats(a.workspaceCount)
                 for t in c0..<c1 {
-                    let j0 = blocks &* t / chunks &* nr, j1 = min(n, blocks &* (t &+ 1) / chunks &* nr)
-                    if j0 < j1 { gemm(problem, 0..<panels, j0..<j1, ws) }
+                    let j0 = a.blocks &* t / a.chunks &* a.nr, j1 = min(a.problem.n, a.blocks &* (t &+ 1) / a.chunks &* a.nr)
+                    if j0 < j1 { a.gemm(a.problem, 0..<a.panels, j0..<j1, ws) }
                 }
             }
         } else {
             let chunks = min(threads, panels)
-            context.parallelFor(chunks) { c0, c1 in
-                let ws = ThreadWorkspace.floats(workspaceCount)
+            let args = Chunks(problem: problem, gemm: gemm, panels: panels, blocks: blocks, nr: nr, chunks: chunks,
+                             workspaceCount: workspaceCount)
+            context.parallelFor(chunks, with: args) { raw, c0, c1 in
+                let a = raw.load(as: Chunks.self)
+                let ws = ThreadWorkspace.floats(a.workspaceCount)
                 for t in c0..<c1 {
-                    let p0 = panels &* t / chunks, p1 = panels &* (t &+ 1) / chunks
-                    if p0 < p1 { gemm(problem, p0..<p1, 0..<n, ws) }
+                    let p0 = a.panels &* t / a.chunks, p1 = a.panels &* (t &+ 1) / a.chunks
+                    if p0 < p1 { a.gemm(a.problem, p0..<p1, 0..<a.problem.n, ws) }
                 }
             }
         }
+    }
+
+    /// What the chunks of a split product read (passed by pointer: see
+    /// ``ExecutionContext/parallelFor(_:with:_:)``).
+    private struct Chunks {
+        var problem: GemmProblem
+        var gemm: @Sendable (GemmProblem, Range<Int>, Range<Int>, UnsafeMutablePointer<Float>) -> Void
+        var panels: Int, blocks: Int, nr: Int, chunks: Int, workspaceCount: Int
     }
 }

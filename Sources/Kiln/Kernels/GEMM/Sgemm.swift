@@ -55,33 +55,52 @@ enum Sgemm {
             run(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
             return
         }
+        var args = Split(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                         beta: beta, c: c, ldc: ldc, blocks: 0, chunks: 0)
         if n >= m {
             // Column blocks, multiples of 16 so each thread's panel stays vector-aligned.
             let blocks = (n + 15) / 16
             let chunks = min(threads, blocks)
-            context.parallelFor(chunks) { c0, c1 in
+            args.blocks = blocks
+            args.chunks = chunks
+            context.parallelFor(chunks, with: args) { raw, c0, c1 in
+                let s = raw.load(as: Split.self)
+                let (transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, blocks, chunks) =
+                    (s.transA, s.transB, s.m, s.n, s.k, s.alpha, s.a, s.lda, s.b, s.ldb, s.beta, s.c, s.ldc, s.blocks, s.chunks)
                 for t in c0..<c1 {
                     let j0 = blocks * t / chunks * 16, j1 = min(n, blocks * (t + 1) / chunks * 16)
                     if j0 >= j1 { continue }
                     // op(B) columns j0..<j1: for B stored k×n they start at b + j0; transposed (n×k), at b + j0·ldb.
                     let bj = transB ? b + j0 * ldb : b + j0
-                    run(transA: transA, transB: transB, m: m, n: j1 - j0, k: k, alpha: alpha, a: a, lda: lda,
+                    Sgemm.run(transA: transA, transB: transB, m: m, n: j1 - j0, k: k, alpha: alpha, a: a, lda: lda,
                         b: bj, ldb: ldb, beta: beta, c: c + j0, ldc: ldc)
                 }
             }
         } else {
-            let chunks = min(threads, m)
-            context.parallelFor(chunks) { c0, c1 in
+            args.chunks = min(threads, m)
+            context.parallelFor(args.chunks, with: args) { raw, c0, c1 in
+                let s = raw.load(as: Split.self)
+                let (transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, chunks) =
+                    (s.transA, s.transB, s.m, s.n, s.k, s.alpha, s.a, s.lda, s.b, s.ldb, s.beta, s.c, s.ldc, s.chunks)
                 for t in c0..<c1 {
                     let i0 = m * t / chunks, i1 = m * (t + 1) / chunks
                     if i0 >= i1 { continue }
                     // op(A) rows i0..<i1: for A stored m×k they start at a + i0·lda; transposed (k×m), at a + i0.
                     let ai = transA ? a + i0 : a + i0 * lda
-                    run(transA: transA, transB: transB, m: i1 - i0, n: n, k: k, alpha: alpha, a: ai, lda: lda,
+                    Sgemm.run(transA: transA, transB: transB, m: i1 - i0, n: n, k: k, alpha: alpha, a: ai, lda: lda,
                         b: b, ldb: ldb, beta: beta, c: c + i0 * ldc, ldc: ldc)
                 }
             }
         }
+    }
+
+    /// One split product as its chunks read it (passed by pointer: see
+    /// ``ExecutionContext/parallelFor(_:with:_:)``); `blocks` and `chunks` describe the split.
+    private struct Split {
+        var transA: Bool, transB: Bool, m: Int, n: Int, k: Int
+        var alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int
+        var beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+        var blocks: Int, chunks: Int
     }
 
     /// `C[m×n] = alpha · op(A)[m×k] · op(B)[k×n] + beta · C`.

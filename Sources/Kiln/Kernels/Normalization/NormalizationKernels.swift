@@ -59,7 +59,9 @@ func batchNormInference_f32(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer
                             size: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, context: ExecutionContext) {
     let planes = batch &* channels
     let threads = planes &* size >= 1 << 16 ? context.threads : 1
-    ExecutionContext(threads: threads).parallelFor(planes) { p0, p1 in
+    ExecutionContext(threads: threads).parallelFor(planes, with: (x, y, channels, size, a, b)) { raw, p0, p1 in
+        let (x, y, channels, size, a, b) =
+            raw.load(as: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int, UnsafePointer<Float>, UnsafePointer<Float>).self)
         for p in p0..<p1 {
             let c = p % channels
             scaleShift_f32(x + p &* size, y + p &* size, count: size, a: a[c], b: b[c])
@@ -72,7 +74,11 @@ func batchNormInference_f32(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer
 func layerNorm_f32(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, cols: Int, epsilon: Float,
                    scale: UnsafePointer<Float>, bias: UnsafePointer<Float>?, context: ExecutionContext) {
     let threads = rows &* cols >= 1 << 15 ? context.threads : 1
-    ExecutionContext(threads: threads).parallelFor(rows) { r0, r1 in
+    typealias Args = (x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, cols: Int, epsilon: Float,
+                      scale: UnsafePointer<Float>, bias: UnsafePointer<Float>?)
+    let args: Args = (x, y, cols, epsilon, scale, bias)
+    ExecutionContext(threads: threads).parallelFor(rows, with: args) { raw, r0, r1 in
+        let (x, y, cols, epsilon, scale, bias) = raw.load(as: Args.self)
         for r in r0..<r1 {
             let src = x + r &* cols, dst = y + r &* cols
             let (mean, corr, inv) = meanAndInverseStd_f32(src, count: cols, epsilon: epsilon)
@@ -101,7 +107,11 @@ func instanceNorm_f32(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float
                       epsilon: Float, scale: UnsafePointer<Float>, bias: UnsafePointer<Float>, context: ExecutionContext) {
     let planes = batch &* channels
     let threads = planes &* size >= 1 << 15 ? context.threads : 1
-    ExecutionContext(threads: threads).parallelFor(planes) { p0, p1 in
+    typealias Args = (x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, channels: Int, size: Int, epsilon: Float,
+                      scale: UnsafePointer<Float>, bias: UnsafePointer<Float>)
+    let args: Args = (x, y, channels, size, epsilon, scale, bias)
+    ExecutionContext(threads: threads).parallelFor(planes, with: args) { raw, p0, p1 in
+        let (x, y, channels, size, epsilon, scale, bias) = raw.load(as: Args.self)
         for p in p0..<p1 {
             let c = p % channels
             let src = x + p &* size

@@ -77,13 +77,15 @@ func pool2d_f32_nchw(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>
         let window = ConvWindow(inH: g.inH, inW: g.inW, outH: g.outH, outW: g.outW, kH: g.kH, kW: g.kW,
                                 sH: g.strideH, sW: g.strideW, dH: g.dilationH, dW: g.dilationW,
                                 padT: g.padTop, padL: g.padLeft)
-        let run = table.maxPoolPlane
         let count = poolRowBufferCount(inW: g.inW, lanes: table.lanes)
         let work = planes &* g.outH &* g.outW &* g.kH &* g.kW
-        ExecutionContext(threads: work >= 1 << 15 ? context.threads : 1).parallelFor(planes) { p0, p1 in
+        let args = (table, window, x, y, count)
+        ExecutionContext(threads: work >= 1 << 15 ? context.threads : 1).parallelFor(planes, with: args) { raw, p0, p1 in
+            let (table, w, x, y, count) =
+                raw.load(as: (KernelTable, ConvWindow, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int).self)
             let tmp = ThreadWorkspace.floats(count)
             for plane in p0..<p1 {
-                run(x + plane &* (g.inH &* g.inW), window, y + plane &* (g.outH &* g.outW), tmp)
+                table.maxPoolPlane(x + plane &* (w.inH &* w.inW), w, y + plane &* (w.outH &* w.outW), tmp)
             }
         }
         return
@@ -103,8 +105,11 @@ func pool2d_f32_nchw(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>
     let threads = work >= 1 << 15 ? context.threads : 1
     rowCounts.withUnsafeBufferPointer { rowCountsBuf in
         colInverse.withUnsafeBufferPointer { colCountsBuf in
-            let rc = rowCountsBuf.baseAddress!, cc = colCountsBuf.baseAddress!
-            ExecutionContext(threads: threads).parallelFor(planes) { p0, p1 in
+            typealias Args = (x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, g: Pool2DGeometry,
+                              rc: UnsafePointer<Float>, cc: UnsafePointer<Float>, interior: Range<Int>)
+            let args: Args = (x, y, g, rowCountsBuf.baseAddress!, colCountsBuf.baseAddress!, owLo..<owHi)
+            ExecutionContext(threads: threads).parallelFor(planes, with: args) { raw, p0, p1 in
+                let (x, y, g, rc, cc, interior) = raw.load(as: Args.self)
                 // Room for a 16-wide load starting at the last input column.
                 let tmp = ThreadWorkspace.floats(g.inW &+ 16)
                 tmp.initialize(repeating: 0, count: g.inW &+ 16)
@@ -114,7 +119,7 @@ func pool2d_f32_nchw(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>
                     for oh in 0..<g.outH {
                         poolSumRows_f32(src, tmp, oh: oh, g)
                         let out = dst + oh &* g.outW
-                        poolSumColumns_f32(tmp, out, g, interior: owLo..<owHi)
+                        poolSumColumns_f32(tmp, out, g, interior: interior)
                         let r = rc[oh]
                         for ow in 0..<g.outW { out[ow] = out[ow] / (r * cc[ow]) }
                     }
@@ -196,9 +201,12 @@ func poolSumColumns_f32(_ tmp: UnsafePointer<Float>, _ out: UnsafeMutablePointer
 func globalPool_f32(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, planes: Int, size: Int,
                     isMax: Bool, context: ExecutionContext) {
     // The process's kernel variant (`KernelDispatch`), four vectors of accumulators per plane.
-    let run = KernelDispatch.table().globalPool
+    let table = KernelDispatch.table()
     let threads = planes &* size >= 1 << 16 ? context.threads : 1
-    ExecutionContext(threads: threads).parallelFor(planes) { p0, p1 in
-        run(x, size, p0..<p1, isMax, y)
+    let args = (table, x, y, size, isMax)
+    ExecutionContext(threads: threads).parallelFor(planes, with: args) { raw, p0, p1 in
+        let (table, x, y, size, isMax) =
+            raw.load(as: (KernelTable, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Bool).self)
+        table.globalPool(x, size, p0..<p1, isMax, y)
     }
 }

@@ -84,15 +84,19 @@ func reduce_f32_ARB(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Flo
                     kind: ReduceKernelKind, context: ExecutionContext) {
     let threads = A &* R &* B >= 1 << 16 ? context.threads : 1
     let runner = ExecutionContext(threads: threads)
+    // What the chunks read: src, dst, R, B, kind, and the chunks per row of B (below).
+    typealias Args = (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int, ReduceKernelKind, Int)
     if B == 1 {
-        runner.parallelFor(A) { start, end in
+        runner.parallelFor(A, with: (src, dst, R, B, kind, 1) as Args) { raw, start, end in
+            let (src, dst, R, _, kind, _) = raw.load(as: Args.self)
             for a in start..<end { dst[a] = reduceRow_f32(src + a &* R, R, kind) }
         }
         return
     }
     // Split B across threads when A alone cannot keep them busy.
     let bChunks = A >= threads ? 1 : max(1, min(threads, B / 64))
-    runner.parallelFor(A &* bChunks) { start, end in
+    runner.parallelFor(A &* bChunks, with: (src, dst, R, B, kind, bChunks) as Args) { raw, start, end in
+        let (src, dst, R, B, kind, bChunks) = raw.load(as: Args.self)
         for item in start..<end {
             let a = item / bChunks, c = item % bChunks
             let b0 = B &* c / bChunks, b1 = B &* (c &+ 1) / bChunks

@@ -175,17 +175,23 @@ struct PlannedConv: SingleOutputOperator {
         let w = weights.pointer(Float.self), b = bias?.pointer(Float.self)
         let area = g.kernelArea
         let threads = planes &* g.outPlane &* area >= 1 << 15 ? context.threads : 1
-        let depthwise = kernels.depthwise
-        let scratchCount = plane.scratchCount(lanes: kernels.lanes)
-        ExecutionContext(threads: threads).parallelFor(planes) { start, end in
-            let scratch = ThreadWorkspace.floats(scratchCount)
+        struct Args {
+            var g: Conv2DGeometry, plane: ConvWindow, kernels: KernelTable, epilogue: Epilogue
+            var x: UnsafePointer<Float>, w: UnsafePointer<Float>, b: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>
+            var multiplier: Int, area: Int, scratchCount: Int
+        }
+        let args = Args(g: g, plane: plane, kernels: kernels, epilogue: epilogue, x: x, w: w, b: b, y: y,
+                        multiplier: multiplier, area: area, scratchCount: plane.scratchCount(lanes: kernels.lanes))
+        ExecutionContext(threads: threads).parallelFor(planes, with: args) { raw, start, end in
+            let a = raw.load(as: Args.self), g = a.g
+            let scratch = ThreadWorkspace.floats(a.scratchCount)
+            var e = a.epilogue
+            if e.residual != nil { e.activation = .none } // applied after the residual below
+            e.residual = nil
             for p in start..<end {
                 let n = p / g.outChannels, m = p &- n &* g.outChannels
-                var e = epilogue
-                if e.residual != nil { e.activation = .none } // applied after the residual below
-                e.residual = nil
-                depthwise(plane, x + (n &* g.inChannels &+ m / multiplier) &* g.inPlane, w + m &* area,
-                          b?[m] ?? 0, y + p &* g.outPlane, e, scratch)
+                a.kernels.depthwise(a.plane, a.x + (n &* g.inChannels &+ m / a.multiplier) &* g.inPlane, a.w + m &* a.area,
+                                    a.b?[m] ?? 0, a.y + p &* g.outPlane, e, scratch)
             }
         }
         // A residual on a depthwise conv (rare): added after the planes, before nothing else.
@@ -215,23 +221,29 @@ struct PlannedConv: SingleOutputOperator {
         e.bias = nil
         e.residual = nil
         if epilogue.residual != nil { e.activation = .none }
-        let run = kernels.depthwiseBlocked
-        let inChannels = g.inChannels, outChannels = g.outChannels, inPlane = g.inPlane, outPlane = g.outPlane
-        let outHeight = g.outHeight
-        ExecutionContext(threads: threads, pool: context.pool).parallelFor(units) { start, end in
-            let scratch = ThreadWorkspace.floats(scratchCount)
+        struct Args {
+            var g: Conv2DGeometry, window: ConvWindow, kernels: KernelTable, e: Epilogue
+            var x: UnsafePointer<Float>, filters: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>
+            var blocks: Int, bands: Int, bandRows: Int, blockFloats: Int, scratchCount: Int
+        }
+        let args = Args(g: g, window: window, kernels: kernels, e: e, x: x, filters: filters, y: y, blocks: blocks,
+                        bands: bands, bandRows: bandRows, blockFloats: blockFloats, scratchCount: scratchCount)
+        ExecutionContext(threads: threads, pool: context.pool).parallelFor(units, with: args) { raw, start, end in
+            let a = raw.load(as: Args.self), g = a.g, lanes = a.kernels.lanes
+            let scratch = ThreadWorkspace.floats(a.scratchCount)
             for u in start..<end {
-                let band = u % bands, rest = u / bands
-                let b = rest % blocks, n = rest / blocks
+                let band = u % a.bands, rest = u / a.bands
+                let b = rest % a.blocks, n = rest / a.blocks
                 let c0 = b &* lanes
-                let r0 = band &* bandRows
-                run(window, x + (n &* inChannels &+ c0) &* inPlane, inPlane, min(lanes, outChannels &- c0),
-                    filters + b &* blockFloats, y + (n &* outChannels &+ c0) &* outPlane, outPlane,
-                    r0..<min(outHeight, r0 &+ bandRows), e, scratch)
+                let r0 = band &* a.bandRows
+                a.kernels.depthwiseBlocked(a.window, a.x + (n &* g.inChannels &+ c0) &* g.inPlane, g.inPlane,
+                                           min(lanes, g.outChannels &- c0), a.filters + b &* a.blockFloats,
+                                           a.y + (n &* g.outChannels &+ c0) &* g.outPlane, g.outPlane,
+                                           r0..<min(g.outHeight, r0 &+ a.bandRows), a.e, scratch)
             }
         }
         if let r = epilogue.residual {
-            addResidualInPlace(y, r, count: g.batch &* outChannels &* outPlane, epilogue: epilogue, context: context)
+            addResidualInPlace(y, r, count: g.batch &* g.outChannels &* g.outPlane, epilogue: epilogue, context: context)
         }
     }
 
@@ -239,9 +251,11 @@ struct PlannedConv: SingleOutputOperator {
     /// activation (see `run`), so apply it here.
     private func addResidualInPlace(_ y: UnsafeMutablePointer<Float>, _ r: UnsafePointer<Float>, count: Int,
                                     epilogue: Epilogue, context: ExecutionContext) {
-        ExecutionContext(threads: count >= 1 << 15 ? context.threads : 1).parallelFor(count) { s, e in
-            for i in s..<e { y[i] = epilogue.activate(y[i] + r[i]) }
-        }
+        ExecutionContext(threads: count >= 1 << 15 ? context.threads : 1)
+            .parallelFor(count, with: (y, r, epilogue)) { raw, s, e in
+                let (y, r, epilogue) = raw.load(as: (UnsafeMutablePointer<Float>, UnsafePointer<Float>, Epilogue).self)
+                for i in s..<e { y[i] = epilogue.activate(y[i] + r[i]) }
+            }
     }
 
     /// A 1×1 convolution of a one-pixel map: per image `y = act(W·x + b)`, streaming `W` once in
@@ -251,17 +265,10 @@ struct PlannedConv: SingleOutputOperator {
         let m = g.outChannels, k = g.inChannels
         var e = epilogue
         e.bias = bias?.pointer(Float.self)
-        let gemv = kernels.gemv
-        let block = 32
-        let blocks = (m &+ block &- 1) / block
         let threads = m &* k >= Self.gemvParallelThreshold ? context.threads : 1
-        let batch = g.batch
-        ExecutionContext(threads: threads, pool: context.pool).parallelFor(blocks) { b0, b1 in
-            let range = (b0 &* block)..<min(m, b1 &* block)
-            for n in 0..<batch {
-                gemv(x + n &* k, k, w, k, true, range, y + n &* m, e)
-            }
-        }
+        PlannedGemm.gemvBlocks(GemvRows(kernels: kernels, x: x, k: k, w: w, ldw: k, wRowsAreOutputs: true,
+                                        outputs: m, rows: g.batch, y: y, epilogue: e),
+                               context: ExecutionContext(threads: threads, pool: context.pool))
         withExtendedLifetime(bias) {}
     }
 
@@ -396,7 +403,7 @@ struct PlannedConv: SingleOutputOperator {
         let c = g.inChannels, m = g.outChannels
         let wg = WinogradGeometry(inH: g.inHeight, inW: g.inWidth, padT: g.padTop, padL: g.padLeft,
                                   outH: g.outHeight, outW: g.outWidth)
-        let nr = kernels.nr, lanes = kernels.lanes
+        let nr = kernels.nr
         let tiles = wg.tiles
         // Tiles per block: the transformed input and the GEMM outputs of a block, 36·(C + M)·block
         // floats, within about 1 MiB; at least one micro-panel, a multiple of it.
@@ -413,46 +420,21 @@ struct PlannedConv: SingleOutputOperator {
         if byBlocks { block = min(block, max(nr, tiles / (4 &* threads) / nr &* nr)) }
         let vFloats = 36 &* c &* block, mFloats = 36 &* m &* block
         let panels = (m &+ gemmMR &- 1) / gemmMR
-        let kernels = self.kernels
-        let b = bias?.pointer(Float.self)
-        let packedPerXi = winogradPackedPerXi
-        /// Tiles `t0 ..< t0 + count` of image `n`, with the phases split over `parallel`.
-        func runBlock(_ n: Int, _ t0: Int, _ count: Int, _ vBuf: UnsafeMutablePointer<Float>,
-                      _ mBuf: UnsafeMutablePointer<Float>, _ parallel: ExecutionContext) {
-            let xn = x + n &* c &* g.inPlane, yn = y + n &* m &* g.outPlane
-            let rn = epilogue.residual.map { $0 + n &* m &* g.outPlane }
-            let padded = (count &+ nr &- 1) / nr &* nr
-            parallel.parallelFor(c) { c0, c1 in
-                let scratch = ThreadWorkspace.tile(40 &* lanes)
-                for ci in c0..<c1 {
-                    kernels.winogradInput(xn + ci &* g.inPlane, wg, t0, padded, ci, c, c &* padded, vBuf, scratch)
-                }
-            }
-            parallel.parallelFor(36) { x0, x1 in
-                withUnsafeTemporaryAllocation(of: Float.self, capacity: 64) { ws in
-                    for xi in x0..<x1 {
-                        let p = GemmProblem(m: m, n: count, k: c, a: .packed(u + xi &* packedPerXi),
-                                            b: .packed(vBuf + xi &* c &* padded), c: mBuf + xi &* m &* padded, ldc: padded)
-                        kernels.gemm(p, 0..<panels, 0..<count, ws.baseAddress!)
-                    }
-                }
-            }
-            parallel.parallelFor(m) { m0, m1 in
-                let scratch = ThreadWorkspace.tile(40 &* lanes)
-                for mi in m0..<m1 {
-                    kernels.winogradOutput(mBuf + mi &* padded, wg, t0, count, m &* padded, b?[mi] ?? 0,
-                                           rn.map { $0 + mi &* g.outPlane }, epilogue, yn + mi &* g.outPlane, scratch)
-                }
-            }
-        }
+        var phases = WinogradPhases(g: g, wg: wg, kernels: kernels, epilogue: epilogue, u: u, x: x, y: y,
+                                    bias: bias?.pointer(Float.self), panels: panels, packedPerXi: winogradPackedPerXi)
         let blocksPerImage = (tiles &+ block &- 1) / block
         if byBlocks {
-            let serial = ExecutionContext(threads: 1)
-            ExecutionContext(threads: threads, pool: context.pool).parallelFor(g.batch &* blocksPerImage) { u0, u1 in
-                let buffer = ThreadWorkspace.floats(vFloats &+ mFloats)
+            phases.tilesPerBlock = block
+            phases.blocksPerImage = blocksPerImage
+            phases.vFloats = vFloats
+            phases.mFloats = mFloats
+            ExecutionContext(threads: threads, pool: context.pool).parallelFor(g.batch &* blocksPerImage, with: phases) { raw, u0, u1 in
+                let phases = raw.load(as: WinogradPhases.self)
+                let buffer = ThreadWorkspace.floats(phases.vFloats &+ phases.mFloats)
+                let serial = ExecutionContext(threads: 1)
                 for unit in u0..<u1 {
-                    let n = unit / blocksPerImage, t0 = (unit &- n &* blocksPerImage) &* block
-                    runBlock(n, t0, min(block, tiles &- t0), buffer, buffer + vFloats, serial)
+                    let n = unit / phases.blocksPerImage, t0 = (unit &- n &* phases.blocksPerImage) &* phases.tilesPerBlock
+                    phases.runBlock(n, t0, min(phases.tilesPerBlock, phases.wg.tiles &- t0), buffer, buffer + phases.vFloats, serial)
                 }
             }
             return
@@ -463,7 +445,7 @@ struct PlannedConv: SingleOutputOperator {
             var t0 = 0
             while t0 < tiles {
                 let count = min(block, tiles &- t0)
-                runBlock(n, t0, count, buffer, buffer + vFloats, parallel)
+                phases.runBlock(n, t0, count, buffer, buffer + vFloats, parallel)
                 t0 &+= count
             }
         }
@@ -564,4 +546,72 @@ final class WinogradFilters: @unchecked Sendable {
 
     /// Whether the filters have been made.
     var isPrepared: Bool { ready.load(ordering: .acquiring) }
+}
+
+/// What the Winograd path's parallel loops read (`PlannedConv.runWinograd`): the convolution, and
+/// for a block's three phases the block itself. A plain struct passed by pointer, so the loops
+/// allocate nothing (see ``ExecutionContext/parallelFor(_:with:_:)``).
+private struct WinogradPhases {
+    var g: Conv2DGeometry
+    var wg: WinogradGeometry
+    var kernels: KernelTable
+    var epilogue: Epilogue
+    /// The transformed filters, the input, the output and the bias.
+    var u: UnsafePointer<Float>, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?
+    var panels: Int, packedPerXi: Int
+    /// Blocks as the units of one loop (set when each thread takes whole blocks).
+    var tilesPerBlock = 0, blocksPerImage = 0, vFloats = 0, mFloats = 0
+    /// The block the phases work on: image `n`, tiles `t0 ..< t0 + count` (`padded` rounded up to
+    /// whole micro-panels), and its transformed input and GEMM outputs.
+    var n = 0, t0 = 0, count = 0, padded = 0
+    var vBuf: UnsafeMutablePointer<Float>?, mBuf: UnsafeMutablePointer<Float>?
+
+    /// Tiles `t0 ..< t0 + count` of image `n`, with the phases split over `parallel`.
+    func runBlock(_ n: Int, _ t0: Int, _ count: Int, _ vBuf: UnsafeMutablePointer<Float>,
+                  _ mBuf: UnsafeMutablePointer<Float>, _ parallel: ExecutionContext) {
+        var block = self
+        block.n = n
+        block.t0 = t0
+        block.count = count
+        block.padded = (count &+ kernels.nr &- 1) / kernels.nr &* kernels.nr
+        block.vBuf = vBuf
+        block.mBuf = mBuf
+        parallel.parallelFor(g.inChannels, with: block) { raw, c0, c1 in raw.load(as: WinogradPhases.self).input(c0, c1) }
+        parallel.parallelFor(36, with: block) { raw, x0, x1 in raw.load(as: WinogradPhases.self).gemms(x0, x1) }
+        parallel.parallelFor(g.outChannels, with: block) { raw, m0, m1 in raw.load(as: WinogradPhases.self).output(m0, m1) }
+    }
+
+    /// The input transform of channels `c0 ..< c1` into the packed B operands.
+    func input(_ c0: Int, _ c1: Int) {
+        let c = g.inChannels
+        let xn = x + n &* c &* g.inPlane
+        let scratch = ThreadWorkspace.tile(40 &* kernels.lanes)
+        for ci in c0..<c1 {
+            kernels.winogradInput(xn + ci &* g.inPlane, wg, t0, padded, ci, c, c &* padded, vBuf!, scratch)
+        }
+    }
+
+    /// The GEMMs of positions `x0 ..< x1`.
+    func gemms(_ x0: Int, _ x1: Int) {
+        let c = g.inChannels, m = g.outChannels
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 64) { ws in
+            for xi in x0..<x1 {
+                let p = GemmProblem(m: m, n: count, k: c, a: .packed(u + xi &* packedPerXi),
+                                    b: .packed(vBuf! + xi &* c &* padded), c: mBuf! + xi &* m &* padded, ldc: padded)
+                kernels.gemm(p, 0..<panels, 0..<count, ws.baseAddress!)
+            }
+        }
+    }
+
+    /// The output transform, with the epilogue, of output channels `m0 ..< m1`.
+    func output(_ m0: Int, _ m1: Int) {
+        let m = g.outChannels
+        let yn = y + n &* m &* g.outPlane
+        let rn = epilogue.residual.map { $0 + n &* m &* g.outPlane }
+        let scratch = ThreadWorkspace.tile(40 &* kernels.lanes)
+        for mi in m0..<m1 {
+            kernels.winogradOutput(mBuf! + mi &* padded, wg, t0, count, m &* padded, bias?[mi] ?? 0,
+                                   rn.map { $0 + mi &* g.outPlane }, epilogue, yn + mi &* g.outPlane, scratch)
+        }
+    }
 }

@@ -46,11 +46,13 @@ struct Concat: SingleOutputOperator {
         let dst = y.mutableBase()
         // Each input contributes one contiguous block of `shape[a]·inner` elements per outer index.
         let threads = y.byteCount >= dataMovementParallelThreshold ? context.threads : 1
-        ExecutionContext(threads: threads).parallelFor(outer) { start, end in
+        let args = (inputs, dst, a, inner &* size, outRow)
+        ExecutionContext(threads: threads).parallelFor(outer, with: args) { raw, start, end in
+            let (inputs, dst, a, innerBytes, outRow) = raw.load(as: ([Tensor?], UnsafeMutableRawPointer, Int, Int, Int).self)
             for o in start..<end {
                 var offset = 0
                 for x in inputs {
-                    let bytes = x!.shape[a] &* inner &* size
+                    let bytes = x!.shape[a] &* innerBytes
                     if bytes > 0 {
                         (dst + (o &* outRow &+ offset)).copyMemory(from: x!.rawPointer + o &* bytes, byteCount: bytes)
                     }

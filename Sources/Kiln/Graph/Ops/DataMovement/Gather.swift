@@ -39,7 +39,10 @@ struct Gather: Operator {
             let src = data.rawPointer, dst = y.mutableBase()
             let threads = y.byteCount >= dataMovementParallelThreshold ? context.threads : 1
             indices.withUnsafeBufferPointer { idx in
-                ExecutionContext(threads: threads).parallelFor(outer &* n) { start, end in
+                let args = (src, dst, idx.baseAddress!, n, dim, block)
+                ExecutionContext(threads: threads).parallelFor(outer &* n, with: args) { raw, start, end in
+                    let (src, dst, idx, n, dim, block) =
+                        raw.load(as: (UnsafeRawPointer, UnsafeMutableRawPointer, UnsafePointer<Int>, Int, Int, Int).self)
                     for item in start..<end {
                         let o = item / n, k = item % n
                         (dst + item &* block).copyMemory(from: src + (o &* dim &+ idx[k]) &* block, byteCount: block)

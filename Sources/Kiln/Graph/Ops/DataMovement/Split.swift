@@ -65,7 +65,8 @@ struct Split: Operator {
             if bytes > 0 {
                 let dst = y.mutableBase(), src = x.rawPointer + offset
                 let threads = y.byteCount >= dataMovementParallelThreshold ? context.threads : 1
-                ExecutionContext(threads: threads).parallelFor(outer) { start, end in
+                ExecutionContext(threads: threads).parallelFor(outer, with: (dst, src, bytes, inRow)) { raw, start, end in
+                    let (dst, src, bytes, inRow) = raw.load(as: (UnsafeMutableRawPointer, UnsafeRawPointer, Int, Int).self)
                     for o in start..<end { (dst + o &* bytes).copyMemory(from: src + o &* inRow, byteCount: bytes) }
                 }
             }

@@ -51,19 +51,34 @@ struct PlannedGemm: SingleOutputOperator {
         var epilogue = Epilogue(bias: bias.map { $0.pointer(Float.self) })
         gemm.activation.configure(&epilogue)
         let x = a.pointer(Float.self), w = weight.pointer(Float.self), yp = y.mutablePointer(Float.self)
-        let gemv = kernels.gemv
-        // Outputs in blocks of 32 (whole vectors for every variant), split over threads.
-        let block = 32
-        let blocks = (n &+ block &- 1) / block
         let threads = n &* k >= Self.parallelThreshold ? context.threads : 1
-        let e = epilogue
-        ExecutionContext(threads: threads, pool: context.pool).parallelFor(blocks) { b0, b1 in
-            let range = (b0 &* block)..<min(n, b1 &* block)
-            for i in 0..<m {
-                gemv(x + i &* k, k, w, transB ? k : n, transB, range, yp + i &* n, e)
-            }
-        }
+        Self.gemvBlocks(GemvRows(kernels: kernels, x: x, k: k, w: w, ldw: transB ? k : n, wRowsAreOutputs: transB,
+                                 outputs: n, rows: m, y: yp, epilogue: epilogue),
+                        context: ExecutionContext(threads: threads, pool: context.pool))
         withExtendedLifetime((a, weight, bias)) {}
         return y
     }
+
+    /// `y[i] = W·x[i]` with the epilogue for each row `i` of `x`, the outputs split over the
+    /// threads in blocks of 32 (whole vectors for every variant).
+    static func gemvBlocks(_ rows: GemvRows, context: ExecutionContext) {
+        context.parallelFor((rows.outputs &+ 31) / 32, with: rows) { raw, b0, b1 in
+            let r = raw.load(as: GemvRows.self)
+            let range = (b0 &* 32)..<min(r.outputs, b1 &* 32)
+            for i in 0..<r.rows {
+                r.kernels.gemv(r.x + i &* r.k, r.k, r.w, r.ldw, r.wRowsAreOutputs, range, r.y + i &* r.outputs, r.epilogue)
+            }
+        }
+    }
+}
+
+/// Matrix–vector products of ``PlannedGemm/gemvBlocks(_:context:)``: `rows` vectors of `k` floats
+/// in `x`, each giving `outputs` floats in `y` (the arguments of ``KernelTable/gemv``).
+struct GemvRows {
+    var kernels: KernelTable
+    var x: UnsafePointer<Float>, k: Int
+    var w: UnsafePointer<Float>, ldw: Int, wRowsAreOutputs: Bool
+    var outputs: Int, rows: Int
+    var y: UnsafeMutablePointer<Float>
+    var epilogue: Epilogue
 }

@@ -53,15 +53,19 @@ struct PlannedMatMul: Operator {
             for r in 0..<rows { for j in 0..<n { yp[r &* n &+ j] = bp?[j] ?? 0 } }
         } else if rows <= PlannedGemm.gemvRows {
             // Matrix–vector products, one micro-panel (nr outputs, [K × nr]) at a time.
-            let gemv = kernels.gemv
             let panels = (n &+ nr &- 1) / nr
             let threads = n &* k >= PlannedGemm.parallelThreshold ? context.threads : 1
-            ExecutionContext(threads: threads, pool: context.pool).parallelFor(panels) { p0, p1 in
+            // Each panel is a matrix–vector product of its own (nr outputs of stride nr).
+            let args = GemvRows(kernels: kernels, x: x, k: k, w: b, ldw: nr, wRowsAreOutputs: false, outputs: n, rows: rows,
+                                y: yp, epilogue: Epilogue(bias: bp))
+            ExecutionContext(threads: threads, pool: context.pool).parallelFor(panels, with: args) { raw, p0, p1 in
+                let g = raw.load(as: GemvRows.self)
+                let nr = g.ldw
                 for panel in p0..<p1 {
-                    let j0 = panel &* nr, cols = min(nr, n &- j0)
-                    for r in 0..<rows {
-                        gemv(x + r &* k, k, b + panel &* k &* nr, nr, false, 0..<cols, yp + (r &* n &+ j0),
-                             Epilogue(bias: bp.map { $0 + j0 }))
+                    let j0 = panel &* nr, cols = min(nr, g.outputs &- j0)
+                    for r in 0..<g.rows {
+                        g.kernels.gemv(g.x + r &* g.k, g.k, g.w + panel &* g.k &* nr, nr, false, 0..<cols,
+                                       g.y + (r &* g.outputs &+ j0), Epilogue(bias: g.epilogue.bias.map { $0 + j0 }))
                     }
                 }
             }
