@@ -66,12 +66,14 @@ public func depthwise_blockFilters_f32(_ w: UnsafePointer<Float>, bias: UnsafePo
 ///     of each are overwritten.
 ///   - epilogue: Its activation is applied (bias comes from `filters`, residual is not read).
 ///   - scratch: ``ConvWindow/blockedScratchCount(lanes:)`` floats when `rows` is at most one band.
+///   - layout: Whether `x` and `y` are the block's channel-blocked vectors instead of planes
+///     (``DepthwiseLayout``); blocked, `channels` is `V.lanes`.
 @_alwaysEmitIntoClient @inline(__always)
 public func depthwise_blocked_f32<V: KernelVector>(_ g: ConvWindow, x: UnsafePointer<Float>, inPlaneStride: Int,
                                                    channels: Int, filters: UnsafePointer<Float>,
                                                    y: UnsafeMutablePointer<Float>, outPlaneStride: Int, rows: Range<Int>,
                                                    epilogue: Epilogue, scratch: UnsafeMutablePointer<Float>,
-                                                   vector: V.Type) {
+                                                   layout: DepthwiseLayout = DepthwiseLayout(), vector: V.Type) {
     let L = V.lanes
     let band = rows.count
     if band <= 0 { return }
@@ -79,8 +81,10 @@ public func depthwise_blocked_f32<V: KernelVector>(_ g: ConvWindow, x: UnsafePoi
     let inRows = g.blockedInputRows(band: band)
     let rowFloats = wp &* L
     let p = scratch
-    let o = scratch + inRows &* rowFloats
-    let t = o + band &* g.outW &* L
+    let scratchOut = scratch + inRows &* rowFloats
+    let t = scratchOut + band &* g.outW &* L
+    // A blocked output is written in place: the band's rows of the block are contiguous.
+    let o = layout.outputBlocked ? y + rows.lowerBound &* g.outW &* L : scratchOut
     // Input band, interleaved: P[r][col][c] = x_c[ih0 + r][col − padL], zero outside the image.
     let ih0 = rows.lowerBound &* g.sH &- g.padT
     let colLo = min(max(g.padL, 0), wp)
@@ -95,7 +99,13 @@ public func depthwise_blocked_f32<V: KernelVector>(_ g: ConvWindow, x: UnsafePoi
             if colHi < wp { (row + colHi &* L).update(repeating: 0, count: (wp &- colHi) &* L) }
         }
     }
-    if g.inW >= 2 &* L {
+    if layout.inputBlocked {
+        // Blocked input: each row of the band is one contiguous run of pixel vectors.
+        let count = (colHi &- colLo) &* L
+        for r in rLo..<rHi {
+            (p + (r &* rowFloats &+ colLo &* L)).update(from: x + ((ih0 &+ r) &* g.inW &+ colLo &- g.padL) &* L, count: count)
+        }
+    } else if g.inW >= 2 &* L {
         // Wide rows: transpose each row's full runs of `lanes` columns in registers.
         let count = colHi &- colLo
         for r in rLo..<rHi {
@@ -325,6 +335,7 @@ public func depthwise_blocked_f32<V: KernelVector>(_ g: ConvWindow, x: UnsafePoi
         compute(g.kH, g.kW, g.dH &* rowFloats, g.dW &* L)
     }
     if deferred { epilogue.activateInPlace(o, count: pixels &* L, vector: V.self) }
+    if layout.outputBlocked { return }
     // Back to the planes, `lanes` pixels at a time through a register transpose: y_c[rows] = O[·][c].
     let out = y + rows.lowerBound &* g.outW
     var e = 0
@@ -335,6 +346,23 @@ public func depthwise_blocked_f32<V: KernelVector>(_ g: ConvWindow, x: UnsafePoi
     while e < pixels {
         for c in 0..<channels { out[c &* outPlaneStride &+ e] = o[e &* L &+ c] }
         e &+= 1
+    }
+}
+
+/// The layouts of a channel-blocked depthwise convolution's input and output: plain NCHW planes
+/// (`x_c` starts `c · inPlaneStride` floats after `x`), or the block's `[H·W][lanes]` vectors
+/// (Kiln's `NCHWc`, see ``pointwise_blocked_f32(_:blocked:plane:k:w:m:panels:pixels:y:epilogue:vector:)``),
+/// `x` and `y` then pointing at the block's first vector and the plane strides unused.
+@frozen public struct DepthwiseLayout: Sendable {
+    /// Whether the input is channel-blocked.
+    public var inputBlocked: Bool
+    /// Whether the output is channel-blocked.
+    public var outputBlocked: Bool
+    /// A layout (both plain by default).
+    @_alwaysEmitIntoClient
+    public init(inputBlocked: Bool = false, outputBlocked: Bool = false) {
+        self.inputBlocked = inputBlocked
+        self.outputBlocked = outputBlocked
     }
 }
 
@@ -361,7 +389,7 @@ public enum DepthwiseStride2: DepthwiseStride {
 /// time (eight FMA chains), then one by one, into `out` (`[band · outW][lanes]`).
 ///
 /// Its own function, specialized per stride, rather than the shared local helpers of
-/// ``depthwise_blocked_f32(_:x:inPlaneStride:channels:filters:y:outPlaneStride:rows:epilogue:scratch:vector:)``:
+/// ``depthwise_blocked_f32(_:x:inPlaneStride:channels:filters:y:outPlaneStride:rows:epilogue:scratch:layout:vector:)``:
 /// there the compiler kept a call per eight pixels with the eight window pointers spilled and
 /// reloaded per tap (two thirds of the time in moves). Here pixel `k` of tap (i, j) is
 /// `row_i + (j + k·stride)·lanes`: one pointer per filter row and constant offsets (Zen 4, 144

@@ -34,10 +34,14 @@ public struct KernelTable: Sendable {
     /// ``depthwise_f32(_:x:w:bias:y:epilogue:scratch:vector:)``.
     public let depthwise: @Sendable (ConvWindow, UnsafePointer<Float>, UnsafePointer<Float>, Float,
                                      UnsafeMutablePointer<Float>, Epilogue, UnsafeMutablePointer<Float>) -> Void
-    /// ``depthwise_blocked_f32(_:x:inPlaneStride:channels:filters:y:outPlaneStride:rows:epilogue:scratch:vector:)``:
-    /// `(window, x, inPlaneStride, channels, filters, y, outPlaneStride, rows, epilogue, scratch)`.
+    /// ``depthwise_blocked_f32(_:x:inPlaneStride:channels:filters:y:outPlaneStride:rows:epilogue:scratch:layout:vector:)``:
+    /// `(window, x, inPlaneStride, channels, filters, y, outPlaneStride, rows, epilogue, scratch, layout)`.
     public let depthwiseBlocked: @Sendable (ConvWindow, UnsafePointer<Float>, Int, Int, UnsafePointer<Float>,
-                                            UnsafeMutablePointer<Float>, Int, Range<Int>, Epilogue, UnsafeMutablePointer<Float>) -> Void
+                                            UnsafeMutablePointer<Float>, Int, Range<Int>, Epilogue, UnsafeMutablePointer<Float>, DepthwiseLayout) -> Void
+    /// ``pointwise_blocked_f32(_:blocked:plane:k:w:m:panels:pixels:y:epilogue:vector:)``:
+    /// `(x, blocked, plane, k, w, m, panels, pixels, y, epilogue)`.
+    public let pointwiseBlocked: @Sendable (UnsafePointer<Float>, Bool, Int, Int, UnsafePointer<Float>, Int, Range<Int>, Range<Int>,
+                                            UnsafeMutablePointer<Float>, Epilogue) -> Void
     /// A linear layer's matrix–vector product over outputs `range`: `(x, k, w, ldw, wRowsAreOutputs,
     /// range, y, epilogue)` runs ``gemv_rows_f32(_:k:w:ldw:rows:y:epilogue:vector:)`` when
     /// `wRowsAreOutputs` (`w` is `[N × K]`), else ``gemv_columns_f32(_:k:w:ldw:columns:y:epilogue:vector:)``.
@@ -76,7 +80,9 @@ public struct KernelTable: Sendable {
                 depthwise: @escaping @Sendable (ConvWindow, UnsafePointer<Float>, UnsafePointer<Float>, Float,
                                                 UnsafeMutablePointer<Float>, Epilogue, UnsafeMutablePointer<Float>) -> Void,
                 depthwiseBlocked: @escaping @Sendable (ConvWindow, UnsafePointer<Float>, Int, Int, UnsafePointer<Float>,
-                                                       UnsafeMutablePointer<Float>, Int, Range<Int>, Epilogue, UnsafeMutablePointer<Float>) -> Void,
+                                                       UnsafeMutablePointer<Float>, Int, Range<Int>, Epilogue, UnsafeMutablePointer<Float>, DepthwiseLayout) -> Void,
+                pointwiseBlocked: @escaping @Sendable (UnsafePointer<Float>, Bool, Int, Int, UnsafePointer<Float>, Int, Range<Int>,
+                                                       Range<Int>, UnsafeMutablePointer<Float>, Epilogue) -> Void,
                 gemv: @escaping @Sendable (UnsafePointer<Float>, Int, UnsafePointer<Float>, Int, Bool, Range<Int>,
                                            UnsafeMutablePointer<Float>, Epilogue) -> Void,
                 winogradInput: @escaping @Sendable (UnsafePointer<Float>, WinogradGeometry, Int, Int, Int, Int, Int,
@@ -95,6 +101,7 @@ public struct KernelTable: Sendable {
         self.packB = packB
         self.depthwise = depthwise
         self.depthwiseBlocked = depthwiseBlocked
+        self.pointwiseBlocked = pointwiseBlocked
         self.gemv = gemv
         self.winogradInput = winogradInput
         self.winogradOutput = winogradOutput
@@ -120,11 +127,17 @@ public func makeKernelTable<V: KernelVector>(isa: KernelISA, vector: V.Type, wid
         },
         packB: { b, ldb, k, n, dst in gemm_packB_f32(b, ldb: ldb, k: k, n: n, nr: 2 &* V.lanes, into: dst) },
         depthwise: { g, x, w, bias, y, e, ws in depthwise_f32(g, x: x, w: w, bias: bias, y: y, epilogue: e, scratch: ws, vector: V.self) },
-        depthwiseBlocked: { g, x, inStride, channels, filters, y, outStride, rows, e, ws in
+        depthwiseBlocked: { g, x, inStride, channels, filters, y, outStride, rows, e, ws, layout in
             var e = e
             if widePass != nil { e.widePass = widePass }
             depthwise_blocked_f32(g, x: x, inPlaneStride: inStride, channels: channels, filters: filters, y: y,
-                                  outPlaneStride: outStride, rows: rows, epilogue: e, scratch: ws, vector: V.self)
+                                  outPlaneStride: outStride, rows: rows, epilogue: e, scratch: ws, layout: layout, vector: V.self)
+        },
+        pointwiseBlocked: { x, blocked, plane, k, w, m, panels, pixels, y, e in
+            var e = e
+            if widePass != nil { e.widePass = widePass }
+            pointwise_blocked_f32(x, blocked: blocked, plane: plane, k: k, w: w, m: m, panels: panels, pixels: pixels,
+                                  y: y, epilogue: e, vector: V.self)
         },
         gemv: { x, k, w, ldw, rowsAreOutputs, range, y, e in
             if rowsAreOutputs {

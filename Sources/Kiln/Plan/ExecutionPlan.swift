@@ -98,6 +98,7 @@ final class ExecutionPlan: Sendable {
         // Prepare: an op whose weights are constants gets its planned form (packed weights,
         // chosen kernels) once, here.
         try Self.prepare(&steps, graph: graph, kernels: kernels, pool: pool)
+        try Self.assignLayouts(&steps, graphOutputs: Set(graph.outputs.compactMap { slotOf[$0.name] }))
         outputs = graph.outputs.map { ($0, slot($0.name)) }
         slotCount = slotOf.count
         slots = slotOf
@@ -156,6 +157,55 @@ final class ExecutionPlan: Sendable {
             }
         }
         if let firstError { throw firstError.error }
+    }
+
+    /// Chooses which activations stay channel-blocked (Kiln's `NCHWc`: `[N][C / lanes][H·W][lanes]`)
+    /// between convolutions, and gives each ``PlannedConv`` its input and output layouts.
+    ///
+    /// A value is blocked when a convolution that can write it so produces it
+    /// (``PlannedConv/canWriteBlocked``), it is not a graph output, and every reader handles the
+    /// layout: the `X` of a convolution that reads it (1×1 or depthwise) or the fused residual of
+    /// one. Then, to a fixed point: a 1×1 convolution reading a blocked value must write a blocked
+    /// one, and a fused residual has its convolution's output layout. In a MobileNet the expand,
+    /// depthwise and project convolutions of every block then pass blocked activations, with no
+    /// transposes between them; a value any other op reads stays NCHW.
+    private static func assignLayouts(_ steps: inout [(node: NodeDef, op: any Operator, inputs: [Int], outputs: [Int])],
+                                      graphOutputs: Set<Int>) throws {
+        var blocked = Set<Int>()
+        for s in steps {
+            if let c = s.op as? PlannedConv, c.canWriteBlocked, let o = s.outputs.first, o >= 0, !graphOutputs.contains(o) {
+                blocked.insert(o)
+            }
+        }
+        if blocked.isEmpty { return }
+        for s in steps {
+            for (j, slot) in s.inputs.enumerated() where blocked.contains(slot) {
+                let reads = (s.op as? PlannedConv).map { c in (j == 0 && c.canWriteBlocked) || j == 3 } ?? false
+                if !reads { blocked.remove(slot) }
+            }
+        }
+        var changed = true
+        while changed {
+            changed = false
+            for s in steps {
+                guard let c = s.op as? PlannedConv, let o = s.outputs.first, o >= 0 else { continue }
+                let x = s.inputs[0], r = s.inputs.count > 3 ? s.inputs[3] : -1
+                let outBlocked = blocked.contains(o)
+                if c.isPointwiseBlockable && blocked.contains(x) && !outBlocked {
+                    blocked.remove(x)
+                    changed = true
+                }
+                if r >= 0 && blocked.contains(r) != outBlocked {
+                    blocked.remove(outBlocked ? o : r)
+                    changed = true
+                }
+            }
+        }
+        for i in steps.indices {
+            guard let c = steps[i].op as? PlannedConv, let o = steps[i].outputs.first else { continue }
+            let inBlocked = blocked.contains(steps[i].inputs[0]), outBlocked = blocked.contains(o)
+            if inBlocked || outBlocked { steps[i].op = try c.withLayout(input: inBlocked, output: outBlocked) }
+        }
     }
 
     /// Multiply-accumulate count by op type is computed from shapes observed at run time; see

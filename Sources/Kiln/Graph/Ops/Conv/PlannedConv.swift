@@ -30,7 +30,7 @@ struct PlannedConv: SingleOutputOperator {
     /// The GEMM path's packed A (`nil` for a depthwise convolution): packed when the plan is built,
     /// or — for a convolution with Winograd filters, which uses it only on maps too small for
     /// Winograd — on the first inference that needs it.
-    let packedA: PackedConvWeights?
+    private(set) var packedA: PackedConvWeights?
     /// Floats of packed weights per group (GEMM path).
     let packedPerGroup: Int
     /// The constant bias, or `nil`.
@@ -53,6 +53,23 @@ struct PlannedConv: SingleOutputOperator {
     /// copy), for the matrix–vector path when the output plane is one pixel (squeeze-and-excitation
     /// blocks after a global pool), where the GEMM would fill one column of every micro-tile.
     let gemvWeight: Tensor?
+    /// Whether this convolution can write its output channel-blocked (Kiln's `NCHWc`,
+    /// ``pointwise_blocked_f32(_:blocked:plane:k:w:m:panels:pixels:y:epilogue:vector:)``): a 2-D
+    /// 1×1, stride-1, unpadded, ungrouped convolution, or a channel-blocked depthwise one, with a
+    /// multiple of `kernels.lanes` output channels. ``ExecutionPlan`` chooses the layouts.
+    let canWriteBlocked: Bool
+    /// Whether this is the 1×1 kind of ``canWriteBlocked`` (it reads a blocked input only when it
+    /// also writes a blocked output); the depthwise kind reads and writes either layout.
+    let isPointwiseBlockable: Bool
+    /// Whether the input is channel-blocked (set by the plan, ``withLayout(input:output:)``).
+    private(set) var inputBlocked = false
+    /// Whether the output is channel-blocked.
+    private(set) var outputBlocked = false
+    /// A 1×1 convolution with a blocked output: its weights as ``pointwise_packWeights_f32(_:m:k:lanes:into:)`` panels.
+    private(set) var pointwiseWeights: Tensor?
+    /// Whether the plan may keep activations channel-blocked between convolutions;
+    /// `KILN_LAYOUT=plain` keeps every tensor NCHW (to compare).
+    static let blockedLayoutEnabled = ProcessInfo.processInfo.environment["KILN_LAYOUT"] != "plain"
     /// Largest scratch, in floats, for a materialized column matrix (maps narrower than a micro-panel).
     static let smallIm2colLimit = 1 << 21
     /// Multiply-adds per image below which the matrix–vector path runs on one thread.
@@ -112,6 +129,11 @@ struct PlannedConv: SingleOutputOperator {
         }
         gemvWeight = conv.group == 1 && !isDepthwise && area == 1 ? w : nil
         storedWeight = w
+        let unitWindow = (window.strides ?? [1, 1]).allSatisfy { $0 == 1 } && (window.pads ?? []).allSatisfy { $0 == 0 }
+        isPointwiseBlockable = w.shape.count == 4 && !isDepthwise && conv.group == 1 && area == 1 && unitWindow
+            && m % kernels.lanes == 0 && m > 0 && cg > 0
+        canWriteBlocked = Self.blockedLayoutEnabled && w.shape.count == 4 && m % kernels.lanes == 0 && m > 0
+            && (isPointwiseBlockable || blockedFilters != nil)
         if isDepthwise {
             packedA = nil
             packedPerGroup = 0
@@ -122,7 +144,25 @@ struct PlannedConv: SingleOutputOperator {
         }
     }
 
+    /// This convolution with the layouts the plan chose for its input and output.
+    /// - Throws: ``KilnError/outOfMemory(what:byteCount:)`` when the blocked weights cannot be allocated.
+    func withLayout(input: Bool, output: Bool) throws -> PlannedConv {
+        var c = self
+        c.inputBlocked = input
+        c.outputBlocked = output
+        if output && isPointwiseBlockable {
+            let m = weightShape[0], k = weightShape[1]
+            var packed = try PreparedWeightMemory.floats(pointwisePackedCount(m: m, k: k, lanes: kernels.lanes))
+            pointwise_packWeights_f32(storedWeight.pointer(Float.self), m: m, k: k, lanes: kernels.lanes,
+                                      into: packed.mutablePointer(Float.self))
+            c.pointwiseWeights = packed
+            c.packedA = nil // the GEMM path is not taken
+        }
+        return c
+    }
+
     func output(_ inputs: [Tensor?], context: ExecutionContext) throws -> Tensor {
+        if inputBlocked || outputBlocked { return try blockedOutput(inputs, context: context) }
         let x = try input(inputs, 0, "X", context: context)
         try require(x, .float32, "X", context: context)
         // Kept from the last inference with this input shape (the weight and bias shapes are fixed).
@@ -165,6 +205,73 @@ struct PlannedConv: SingleOutputOperator {
         return y
     }
 
+    /// `output` for a convolution whose input or output the plan keeps channel-blocked
+    /// (``withLayout(input:output:)``). A blocked tensor has the logical shape `[N, C, H, W]` and
+    /// the same element count (`C` is a multiple of the lanes).
+    private func blockedOutput(_ inputs: [Tensor?], context: ExecutionContext) throws -> Tensor {
+        let x = try input(inputs, 0, "X", context: context)
+        try require(x, .float32, "X", context: context)
+        let (g, outShape) = try context.memoized(x.shape) {
+            try conv.geometry(input: x.shape, weight: weightShape, bias: bias?.shape, node: context.node)
+        }
+        let residual = inputs.count > 3 ? inputs[3] : nil
+        if let r = residual, r.dtype != .float32 || r.shape != outShape {
+            throw KilnError.shapeMismatch(op: Self.opType, node: context.node, tensor: "residual (fused Add)",
+                                          expected: outShape, got: r.shape)
+        }
+        var y = try context.allocate(outShape, dtype: .float32)
+        guard y.count > 0 else { return y }
+        var epilogue = Epilogue(residual: residual.map { $0.pointer(Float.self) }, residualStride: g.outPlane)
+        conv.activation.configure(&epilogue)
+        let yp = y.mutablePointer(Float.self)
+        if let filters = blockedFilters {
+            runDepthwiseBlocked(g, filters: filters.pointer(Float.self), x: x.pointer(Float.self), y: yp, epilogue: epilogue,
+                                layout: DepthwiseLayout(inputBlocked: inputBlocked, outputBlocked: outputBlocked), context: context)
+            withExtendedLifetime(filters) {}
+        } else if let w = pointwiseWeights, g.isPointwise {
+            epilogue.bias = bias?.pointer(Float.self)
+            runPointwiseBlocked(g, w: w.pointer(Float.self), x: x.pointer(Float.self), y: yp, epilogue: epilogue, context: context)
+            withExtendedLifetime((w, bias)) {}
+        } else {
+            throw KilnError.invalidArgument(op: Self.opType, node: context.node,
+                                            reason: "no channel-blocked kernel for this convolution (geometry \(g))")
+        }
+        withExtendedLifetime((x, residual)) {}
+        return y
+    }
+
+    /// A 1×1 convolution into the blocked layout: work units of (image, pixel range, panel range).
+    private func runPointwiseBlocked(_ g: Conv2DGeometry, w: UnsafePointer<Float>, x: UnsafePointer<Float>,
+                                     y: UnsafeMutablePointer<Float>, epilogue: Epilogue, context: ExecutionContext) {
+        let lanes = kernels.lanes, m = g.outChannels, k = g.inChannels, plane = g.outPlane
+        let panels = (m &+ 2 &* lanes &- 1) / (2 &* lanes)
+        let threads = g.batch &* m &* k &* plane >= 1 << 16 ? context.threads : 1
+        // About four units per thread: pixel ranges of whole 6-pixel tiles, and when a map has too
+        // few of them (7×7), the panels split as well.
+        let tiles = (plane &+ 5) / 6
+        let pixelParts = max(1, min(tiles, 4 &* threads))
+        let panelParts = threads > 1 && pixelParts < 4 &* threads ? min(panels, (4 &* threads &+ pixelParts &- 1) / pixelParts) : 1
+        struct Args {
+            var kernels: KernelTable, e: Epilogue, x: UnsafePointer<Float>, w: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>
+            var blocked: Bool, m: Int, k: Int, plane: Int, panels: Int, tiles: Int, pixelParts: Int, panelParts: Int
+        }
+        let args = Args(kernels: kernels, e: epilogue, x: x, w: w, y: y, blocked: inputBlocked, m: m, k: k, plane: plane,
+                        panels: panels, tiles: tiles, pixelParts: pixelParts, panelParts: panelParts)
+        ExecutionContext(threads: threads, pool: context.pool).parallelFor(g.batch &* pixelParts &* panelParts, with: args) { raw, u0, u1 in
+            let a = raw.load(as: Args.self)
+            for u in u0..<u1 {
+                let part = u % a.panelParts, rest = u / a.panelParts
+                let pix = rest % a.pixelParts, n = rest / a.pixelParts
+                let t0 = pix &* a.tiles / a.pixelParts, t1 = (pix &+ 1) &* a.tiles / a.pixelParts
+                let j0 = part &* a.panels / a.panelParts, j1 = (part &+ 1) &* a.panels / a.panelParts
+                var e = a.e
+                e.residual = a.e.residual.map { $0 + n &* a.m &* a.plane }
+                a.kernels.pointwiseBlocked(a.x + n &* a.k &* a.plane, a.blocked, a.plane, a.k, a.w, a.m, j0..<j1,
+                                           (t0 &* 6)..<min(a.plane, t1 &* 6), a.y + n &* a.m &* a.plane, e)
+            }
+        }
+    }
+
     private func runDepthwise(_ g: Conv2DGeometry, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
                               epilogue: Epilogue, context: ExecutionContext) {
         let planes = g.batch &* g.outChannels
@@ -203,7 +310,8 @@ struct PlannedConv: SingleOutputOperator {
     /// The channel-blocked depthwise path: work units of (image, block of `lanes` channels, band of
     /// output rows), in parallel over the pool.
     private func runDepthwiseBlocked(_ g: Conv2DGeometry, filters: UnsafePointer<Float>, x: UnsafePointer<Float>,
-                                     y: UnsafeMutablePointer<Float>, epilogue: Epilogue, context: ExecutionContext) {
+                                     y: UnsafeMutablePointer<Float>, epilogue: Epilogue, layout: DepthwiseLayout = DepthwiseLayout(),
+                                     context: ExecutionContext) {
         let lanes = kernels.lanes
         let window = ConvWindow(inH: g.inHeight, inW: g.inWidth, outH: g.outHeight, outW: g.outWidth,
                                 kH: g.kernelH, kW: g.kernelW, sH: g.strideH, sW: g.strideW,
@@ -224,10 +332,10 @@ struct PlannedConv: SingleOutputOperator {
         struct Args {
             var g: Conv2DGeometry, window: ConvWindow, kernels: KernelTable, e: Epilogue
             var x: UnsafePointer<Float>, filters: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>
-            var blocks: Int, bands: Int, bandRows: Int, blockFloats: Int, scratchCount: Int
+            var blocks: Int, bands: Int, bandRows: Int, blockFloats: Int, scratchCount: Int, layout: DepthwiseLayout
         }
         let args = Args(g: g, window: window, kernels: kernels, e: e, x: x, filters: filters, y: y, blocks: blocks,
-                        bands: bands, bandRows: bandRows, blockFloats: blockFloats, scratchCount: scratchCount)
+                        bands: bands, bandRows: bandRows, blockFloats: blockFloats, scratchCount: scratchCount, layout: layout)
         ExecutionContext(threads: threads, pool: context.pool).parallelFor(units, with: args) { raw, start, end in
             let a = raw.load(as: Args.self), g = a.g, lanes = a.kernels.lanes
             let scratch = ThreadWorkspace.floats(a.scratchCount)
@@ -239,7 +347,7 @@ struct PlannedConv: SingleOutputOperator {
                 a.kernels.depthwiseBlocked(a.window, a.x + (n &* g.inChannels &+ c0) &* g.inPlane, g.inPlane,
                                            min(lanes, g.outChannels &- c0), a.filters + b &* a.blockFloats,
                                            a.y + (n &* g.outChannels &+ c0) &* g.outPlane, g.outPlane,
-                                           r0..<min(g.outHeight, r0 &+ a.bandRows), a.e, scratch)
+                                           r0..<min(g.outHeight, r0 &+ a.bandRows), a.e, scratch, a.layout)
             }
         }
         if let r = epilogue.residual {

@@ -1,0 +1,199 @@
+// 1×1 convolutions that write channel-blocked activations.
+//
+// A channel-blocked tensor (Kiln's `NCHWc`) stores `[N, C, H, W]` as `[N][C / L][H·W][L]`, `L` the
+// variant's lanes: the `L` channels of one pixel are one vector. Depthwise convolutions work on that
+// layout directly (``depthwise_blocked_f32(_:x:inPlaneStride:channels:filters:y:outPlaneStride:rows:epilogue:scratch:layout:vector:)``),
+// so a MobileNet block — 1×1 expand, depthwise, 1×1 project — runs without transposing its
+// activations between the plain and the blocked layout.
+//
+// The 1×1 convolution here is a GEMM in the transposed orientation: a tile is `R` pixels (rows) ×
+// `F·L` output channels (columns). The pixels' input channels are broadcast straight from the
+// activation — no packing: in the blocked layout pixel `p`'s channel `k` is at
+// `(k / L)·plane·L + p·L + k mod L`, in the plain layout at `k·plane + p` — and the weights are packed
+// once, at load, as `[K][F·L]` panels (``pointwise_packWeights_f32(_:m:k:lanes:into:)``). Each tile
+// row is then `F` whole vectors of the blocked output: bias, residual and activation apply to them
+// while they are in registers.
+
+/// How many vectors of output channels a pointwise tile computes (its panel's width in vectors).
+public protocol PointwiseVectors {
+    /// 1 or 2.
+    static var count: Int { get }
+}
+/// Two vectors: the full panel of `2·L` channels.
+public enum PointwiseVectors2: PointwiseVectors {
+    @_alwaysEmitIntoClient @inline(__always) public static var count: Int { 2 }
+}
+/// One vector: a last panel of `L` channels (`M` an odd multiple of `L`).
+public enum PointwiseVectors1: PointwiseVectors {
+    @_alwaysEmitIntoClient @inline(__always) public static var count: Int { 1 }
+}
+/// One row: the last pixels of a range that are not a whole tile of six or four.
+public enum GemmMicroRows1: GemmMicroRows {
+    @_alwaysEmitIntoClient @inline(__always) public static var count: Int { 1 }
+}
+
+/// Floats of ``pointwise_packWeights_f32(_:m:k:lanes:into:)``'s output.
+@_alwaysEmitIntoClient
+public func pointwisePackedCount(m: Int, k: Int, lanes: Int) -> Int {
+    max(1, (m &+ 2 &* lanes &- 1) / (2 &* lanes) &* 2 &* lanes &* k)
+}
+
+/// Packs a 1×1 convolution's weights `W` (`[M × K]`, row-major, `M` a multiple of `lanes`) into
+/// panels of `2·lanes` output channels: panel `j` starts at `j · 2·lanes · K` and holds `K` rows of
+/// its channels (`[K][2·lanes]`; a last panel of `lanes` channels is `[K][lanes]`).
+@_alwaysEmitIntoClient
+public func pointwise_packWeights_f32(_ w: UnsafePointer<Float>, m: Int, k: Int, lanes: Int,
+                                      into dst: UnsafeMutablePointer<Float>) {
+    let nr = 2 &* lanes
+    var c0 = 0
+    while c0 < m {
+        let width = min(nr, m &- c0)
+        let panel = dst + c0 &* k
+        for kk in 0..<k {
+            for j in 0..<width { panel[kk &* width &+ j] = w[(c0 &+ j) &* k &+ kk] }
+        }
+        c0 &+= nr
+    }
+}
+
+/// One pointwise tile: pixels `p0 ..< p0 + R.count` × channels `c0 ..< c0 + F.count·L` of one image,
+/// `y = act(W·x + bias + residual)`, written to the blocked output.
+/// - Parameters:
+///   - x: The image's input; blocked when `blocked` (then `k` is a multiple of `L`).
+///   - w: The panel's packed weights (`[k][F·L]`).
+///   - y: The image's blocked output; the residual (if any) has the same layout.
+///   - act: `false` leaves the activation to a later pass (a costly one).
+@_alwaysEmitIntoClient @inline(__always)
+public func pointwise_tile_f32<V: KernelVector, R: GemmMicroRows, F: PointwiseVectors>(
+    _ x: UnsafePointer<Float>, blocked: Bool, plane: Int, k: Int, w: UnsafePointer<Float>, p0: Int, c0: Int,
+    y: UnsafeMutablePointer<Float>, epilogue: Epilogue, act: Bool, vector: V.Type, rows: R.Type, vectors: F.Type
+) {
+    let L = V.lanes
+    var c00 = V(broadcast: 0), c01 = V(broadcast: 0), c10 = V(broadcast: 0), c11 = V(broadcast: 0)
+    var c20 = V(broadcast: 0), c21 = V(broadcast: 0), c30 = V(broadcast: 0), c31 = V(broadcast: 0)
+    var c40 = V(broadcast: 0), c41 = V(broadcast: 0), c50 = V(broadcast: 0), c51 = V(broadcast: 0)
+    var wp = w
+    let wStep = F.count &* L
+    if blocked {
+        // Block by block of L input channels; pixel i's channel kk of the block at a[i·L + kk].
+        var a = x + p0 &* L
+        let blockStride = plane &* L
+        for _ in 0..<(k / L) {
+            var q = a
+            for _ in 0..<L {
+                let b0 = V(load: wp), b1 = F.count > 1 ? V(load: wp + L) : b0
+                var av = V(broadcast: q[0]); c00 = c00.fma(av, b0); if F.count > 1 { c01 = c01.fma(av, b1) }
+                if R.count > 1 { av = V(broadcast: q[L]); c10 = c10.fma(av, b0); if F.count > 1 { c11 = c11.fma(av, b1) } }
+                if R.count > 2 { av = V(broadcast: q[2 &* L]); c20 = c20.fma(av, b0); if F.count > 1 { c21 = c21.fma(av, b1) } }
+                if R.count > 3 { av = V(broadcast: q[3 &* L]); c30 = c30.fma(av, b0); if F.count > 1 { c31 = c31.fma(av, b1) } }
+                if R.count > 4 { av = V(broadcast: q[4 &* L]); c40 = c40.fma(av, b0); if F.count > 1 { c41 = c41.fma(av, b1) } }
+                if R.count > 5 { av = V(broadcast: q[5 &* L]); c50 = c50.fma(av, b0); if F.count > 1 { c51 = c51.fma(av, b1) } }
+                q += 1
+                wp += wStep
+            }
+            a += blockStride
+        }
+    } else {
+        // Plain: channel kk's pixels are a row of the plane; six neighbours per broadcast group.
+        var q = x + p0
+        for _ in 0..<k {
+            let b0 = V(load: wp), b1 = F.count > 1 ? V(load: wp + L) : b0
+            var av = V(broadcast: q[0]); c00 = c00.fma(av, b0); if F.count > 1 { c01 = c01.fma(av, b1) }
+            if R.count > 1 { av = V(broadcast: q[1]); c10 = c10.fma(av, b0); if F.count > 1 { c11 = c11.fma(av, b1) } }
+            if R.count > 2 { av = V(broadcast: q[2]); c20 = c20.fma(av, b0); if F.count > 1 { c21 = c21.fma(av, b1) } }
+            if R.count > 3 { av = V(broadcast: q[3]); c30 = c30.fma(av, b0); if F.count > 1 { c31 = c31.fma(av, b1) } }
+            if R.count > 4 { av = V(broadcast: q[4]); c40 = c40.fma(av, b0); if F.count > 1 { c41 = c41.fma(av, b1) } }
+            if R.count > 5 { av = V(broadcast: q[5]); c50 = c50.fma(av, b0); if F.count > 1 { c51 = c51.fma(av, b1) } }
+            q += plane
+            wp += wStep
+        }
+    }
+    let ep = epilogue
+    let blockStride = plane &* L
+    let bias0 = ep.bias.map { V(load: $0 + c0) } ?? V(broadcast: 0)
+    let bias1 = F.count > 1 ? (ep.bias.map { V(load: $0 + (c0 &+ L)) } ?? V(broadcast: 0)) : bias0
+    let out0 = y + ((c0 / L) &* blockStride &+ p0 &* L)
+    let res0 = ep.residual.map { $0 + ((c0 / L) &* blockStride &+ p0 &* L) }
+    @inline(__always) func put(_ i: Int, _ x0: V, _ x1: V) {
+        var v0 = x0 + bias0, v1 = x1 + bias1
+        if let r = res0 {
+            v0 = v0 + V(load: r + i &* L)
+            if F.count > 1 { v1 = v1 + V(load: r + (blockStride &+ i &* L)) }
+        }
+        if act { v0 = ep.activate(v0); v1 = ep.activate(v1) }
+        v0.store(out0 + i &* L)
+        if F.count > 1 { v1.store(out0 + (blockStride &+ i &* L)) }
+    }
+    put(0, c00, c01)
+    if R.count > 1 { put(1, c10, c11) }
+    if R.count > 2 { put(2, c20, c21) }
+    if R.count > 3 { put(3, c30, c31) }
+    if R.count > 4 { put(4, c40, c41) }
+    if R.count > 5 { put(5, c50, c51) }
+}
+
+/// The tiles of pixels `pixels` for one panel: six pixels at a time, then four, then one.
+@_alwaysEmitIntoClient @inline(__always)
+public func pointwise_tiles_f32<V: KernelVector, F: PointwiseVectors>(
+    _ x: UnsafePointer<Float>, blocked: Bool, plane: Int, k: Int, w: UnsafePointer<Float>, pixels: Range<Int>, c0: Int,
+    y: UnsafeMutablePointer<Float>, epilogue: Epilogue, act: Bool, vector: V.Type, vectors: F.Type
+) {
+    var p = pixels.lowerBound
+    let hi = pixels.upperBound
+    while p &+ 6 <= hi {
+        pointwise_tile_f32(x, blocked: blocked, plane: plane, k: k, w: w, p0: p, c0: c0, y: y, epilogue: epilogue,
+                           act: act, vector: V.self, rows: GemmMicroRows6.self, vectors: F.self)
+        p &+= 6
+    }
+    if p &+ 4 <= hi {
+        pointwise_tile_f32(x, blocked: blocked, plane: plane, k: k, w: w, p0: p, c0: c0, y: y, epilogue: epilogue,
+                           act: act, vector: V.self, rows: GemmMicroRows4.self, vectors: F.self)
+        p &+= 4
+    }
+    while p < hi {
+        pointwise_tile_f32(x, blocked: blocked, plane: plane, k: k, w: w, p0: p, c0: c0, y: y, epilogue: epilogue,
+                           act: act, vector: V.self, rows: GemmMicroRows1.self, vectors: F.self)
+        p &+= 1
+    }
+}
+
+/// A 1×1, stride-1 convolution of one image into the channel-blocked layout, over output-channel
+/// panels `panels` (of `2·L` channels) and pixels `pixels`: `y = act(W·x + bias + residual)`.
+/// - Parameters:
+///   - x: The image's input `[K, plane]`, plain, or blocked (`[K / L][plane][L]`) when `blocked`.
+///   - w: ``pointwise_packWeights_f32(_:m:k:lanes:into:)``'s panels.
+///   - m: Output channels, a multiple of `L`.
+///   - y: The image's blocked output `[M / L][plane][L]`; the epilogue's bias has `m` values and its
+///     residual (if any) is blocked like `y`.
+@_alwaysEmitIntoClient @inline(__always)
+public func pointwise_blocked_f32<V: KernelVector>(_ x: UnsafePointer<Float>, blocked: Bool, plane: Int, k: Int,
+                                                  w: UnsafePointer<Float>, m: Int, panels: Range<Int>, pixels: Range<Int>,
+                                                  y: UnsafeMutablePointer<Float>, epilogue: Epilogue, vector: V.Type) {
+    let L = V.lanes
+    let deferred = epilogue.hasCostlyActivation
+    // Pixels in chunks whose input (K × chunk floats) stays in L1 while every panel passes over it.
+    let chunk = max(6, (8192 / max(k, 1)) / 6 &* 6)
+    var lo = pixels.lowerBound
+    while lo < pixels.upperBound {
+        let hi = min(pixels.upperBound, lo &+ chunk)
+        for panel in panels {
+            let c0 = panel &* 2 &* L
+            let wp = w + c0 &* k
+            let two = m &- c0 >= 2 &* L
+            if two {
+                pointwise_tiles_f32(x, blocked: blocked, plane: plane, k: k, w: wp, pixels: lo..<hi, c0: c0, y: y,
+                                    epilogue: epilogue, act: !deferred, vector: V.self, vectors: PointwiseVectors2.self)
+            } else {
+                pointwise_tiles_f32(x, blocked: blocked, plane: plane, k: k, w: wp, pixels: lo..<hi, c0: c0, y: y,
+                                    epilogue: epilogue, act: !deferred, vector: V.self, vectors: PointwiseVectors1.self)
+            }
+            if deferred {
+                // The finished pixels of the panel's blocks, still in the caches.
+                for f in 0..<(two ? 2 : 1) {
+                    epilogue.activateInPlace(y + ((c0 / L &+ f) &* plane &+ lo) &* L, count: (hi &- lo) &* L, vector: V.self)
+                }
+            }
+        }
+        lo = hi
+    }
+}
