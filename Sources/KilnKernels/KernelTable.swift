@@ -42,6 +42,11 @@ public struct KernelTable: Sendable {
     /// `(x, blocked, plane, k, w, m, panels, pixels, y, epilogue)`.
     public let pointwiseBlocked: @Sendable (UnsafePointer<Float>, Bool, Int, Int, UnsafePointer<Float>, Int, Range<Int>, Range<Int>,
                                             UnsafeMutablePointer<Float>, Epilogue) -> Void
+    /// ``pool_globalBlocked_f32(_:plane:blocks:isMax:y:vector:)``: `(x, plane, blocks, isMax, y)`.
+    public let globalPoolBlocked: @Sendable (UnsafePointer<Float>, Int, Range<Int>, Bool, UnsafeMutablePointer<Float>) -> Void
+    /// ``blocked_channelOp_f32(_:values:plane:blocks:op:y:vector:)``: `(x, values, plane, blocks, op, y)`.
+    public let channelOp: @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int, Range<Int>, ChannelOp,
+                                     UnsafeMutablePointer<Float>) -> Void
     /// A linear layer's matrix–vector product over outputs `range`: `(x, k, w, ldw, wRowsAreOutputs,
     /// range, y, epilogue)` runs ``gemv_rows_f32(_:k:w:ldw:rows:y:epilogue:vector:)`` when
     /// `wRowsAreOutputs` (`w` is `[N × K]`), else ``gemv_columns_f32(_:k:w:ldw:columns:y:epilogue:vector:)``.
@@ -83,6 +88,9 @@ public struct KernelTable: Sendable {
                                                        UnsafeMutablePointer<Float>, Int, Range<Int>, Epilogue, UnsafeMutablePointer<Float>, DepthwiseLayout) -> Void,
                 pointwiseBlocked: @escaping @Sendable (UnsafePointer<Float>, Bool, Int, Int, UnsafePointer<Float>, Int, Range<Int>,
                                                        Range<Int>, UnsafeMutablePointer<Float>, Epilogue) -> Void,
+                globalPoolBlocked: @escaping @Sendable (UnsafePointer<Float>, Int, Range<Int>, Bool, UnsafeMutablePointer<Float>) -> Void,
+                channelOp: @escaping @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int, Range<Int>, ChannelOp,
+                                                UnsafeMutablePointer<Float>) -> Void,
                 gemv: @escaping @Sendable (UnsafePointer<Float>, Int, UnsafePointer<Float>, Int, Bool, Range<Int>,
                                            UnsafeMutablePointer<Float>, Epilogue) -> Void,
                 winogradInput: @escaping @Sendable (UnsafePointer<Float>, WinogradGeometry, Int, Int, Int, Int, Int,
@@ -102,6 +110,8 @@ public struct KernelTable: Sendable {
         self.depthwise = depthwise
         self.depthwiseBlocked = depthwiseBlocked
         self.pointwiseBlocked = pointwiseBlocked
+        self.globalPoolBlocked = globalPoolBlocked
+        self.channelOp = channelOp
         self.gemv = gemv
         self.winogradInput = winogradInput
         self.winogradOutput = winogradOutput
@@ -138,6 +148,12 @@ public func makeKernelTable<V: KernelVector>(isa: KernelISA, vector: V.Type, wid
             if widePass != nil { e.widePass = widePass }
             pointwise_blocked_f32(x, blocked: blocked, plane: plane, k: k, w: w, m: m, panels: panels, pixels: pixels,
                                   y: y, epilogue: e, vector: V.self)
+        },
+        globalPoolBlocked: { x, plane, blocks, isMax, y in
+            pool_globalBlocked_f32(x, plane: plane, blocks: blocks, isMax: isMax, y: y, vector: V.self)
+        },
+        channelOp: { x, v, plane, blocks, op, y in
+            blocked_channelOp_f32(x, values: v, plane: plane, blocks: blocks, op: op, y: y, vector: V.self)
         },
         gemv: { x, k, w, ldw, rowsAreOutputs, range, y, e in
             if rowsAreOutputs {

@@ -197,3 +197,79 @@ public func pointwise_blocked_f32<V: KernelVector>(_ x: UnsafePointer<Float>, bl
         lo = hi
     }
 }
+
+/// Global pooling of channel-blocked blocks `blocks` (each `[plane][L]`): `y[b·L + l]` = the mean or
+/// maximum of lane `l` of block `b` over its `plane` pixels. Two accumulators per lane vector; NaN
+/// as in ``pool_globalPlanes_f32(_:size:planes:isMax:y:vector:)``.
+@_alwaysEmitIntoClient @inline(__always)
+public func pool_globalBlocked_f32<V: KernelVector>(_ x: UnsafePointer<Float>, plane: Int, blocks: Range<Int>, isMax: Bool,
+                                                    y: UnsafeMutablePointer<Float>, vector: V.Type) {
+    let L = V.lanes
+    for b in blocks {
+        let src = x + b &* plane &* L
+        var i = 0
+        if isMax {
+            var a0 = V(broadcast: -.infinity), a1 = a0
+            while i &+ 2 <= plane {
+                a0 = a0.clampedBelow(V(load: src + i &* L)); a1 = a1.clampedBelow(V(load: src + (i &+ 1) &* L))
+                i &+= 2
+            }
+            if i < plane { a0 = a0.clampedBelow(V(load: src + i &* L)) }
+            a0.clampedBelow(a1).store(y + b &* L)
+        } else {
+            var a0 = V(broadcast: 0), a1 = a0
+            while i &+ 2 <= plane {
+                a0 = a0 + V(load: src + i &* L); a1 = a1 + V(load: src + (i &+ 1) &* L)
+                i &+= 2
+            }
+            if i < plane { a0 = a0 + V(load: src + i &* L) }
+            ((a0 + a1) * V(broadcast: 1 / Float(plane))).store(y + b &* L)
+        }
+    }
+}
+
+/// An arithmetic op between a channel-blocked tensor and one value per channel, lane by lane.
+@frozen public enum ChannelOp: Int32, Sendable {
+    /// `x + v`.
+    case add = 0
+    /// `x − v`, or `v − x` with ``ChannelOp/reversedSub``.
+    case sub = 1
+    /// `x · v`.
+    case mul = 2
+    /// `x / v`, or `v / x` with ``ChannelOp/reversedDiv``.
+    case div = 3
+    /// `v − x`.
+    case reversedSub = 4
+    /// `v / x`.
+    case reversedDiv = 5
+}
+
+/// `y = x ⊕ v` for blocks `blocks` of a channel-blocked tensor (`[plane][L]` each) and one value per
+/// channel (`v[b·L + l]` for lane `l` of block `b`): a squeeze-and-excitation scale, for one.
+@_alwaysEmitIntoClient @inline(__always)
+public func blocked_channelOp_f32<V: KernelVector>(_ x: UnsafePointer<Float>, values v: UnsafePointer<Float>, plane: Int,
+                                                  blocks: Range<Int>, op: ChannelOp, y: UnsafeMutablePointer<Float>,
+                                                  vector: V.Type) {
+    let L = V.lanes
+    @inline(__always) func run(_ f: (V, V) -> V) {
+        for b in blocks {
+            let c = V(load: v + b &* L)
+            let src = x + b &* plane &* L, dst = y + b &* plane &* L
+            var i = 0
+            while i &+ 2 <= plane {
+                f(V(load: src + i &* L), c).store(dst + i &* L)
+                f(V(load: src + (i &+ 1) &* L), c).store(dst + (i &+ 1) &* L)
+                i &+= 2
+            }
+            if i < plane { f(V(load: src + i &* L), c).store(dst + i &* L) }
+        }
+    }
+    switch op {
+    case .add: run { $0 + $1 }
+    case .sub: run { $0 - $1 }
+    case .mul: run { $0 * $1 }
+    case .div: run { $0 / $1 }
+    case .reversedSub: run { $1 - $0 }
+    case .reversedDiv: run { $1 / $0 }
+    }
+}

@@ -98,7 +98,7 @@ final class ExecutionPlan: Sendable {
         // Prepare: an op whose weights are constants gets its planned form (packed weights,
         // chosen kernels) once, here.
         try Self.prepare(&steps, graph: graph, kernels: kernels, pool: pool)
-        try Self.assignLayouts(&steps, graphOutputs: Set(graph.outputs.compactMap { slotOf[$0.name] }))
+        try Self.assignLayouts(&steps, graphOutputs: Set(graph.outputs.compactMap { slotOf[$0.name] }), kernels: kernels)
         outputs = graph.outputs.map { ($0, slot($0.name)) }
         slotCount = slotOf.count
         slots = slotOf
@@ -159,28 +159,49 @@ final class ExecutionPlan: Sendable {
         if let firstError { throw firstError.error }
     }
 
-    /// Chooses which activations stay channel-blocked (Kiln's `NCHWc`: `[N][C / lanes][H·W][lanes]`)
-    /// between convolutions, and gives each ``PlannedConv`` its input and output layouts.
+    /// Chooses which activations stay channel-blocked (Kiln's `NCHWc`: `[N][C / lanes][H·W][lanes]`,
+    /// see `BlockedLayout.swift`) and gives the ops that read or write them their blocked forms.
     ///
-    /// A value is blocked when a convolution that can write it so produces it
-    /// (``PlannedConv/canWriteBlocked``), it is not a graph output, and every reader handles the
-    /// layout: the `X` of a convolution that reads it (1×1 or depthwise) or the fused residual of
-    /// one. Then, to a fixed point: a 1×1 convolution reading a blocked value must write a blocked
-    /// one, and a fused residual has its convolution's output layout. In a MobileNet the expand,
-    /// depthwise and project convolutions of every block then pass blocked activations, with no
-    /// transposes between them; a value any other op reads stays NCHW.
+    /// Candidates are the outputs of convolutions that can write the layout
+    /// (``PlannedConv/canWriteBlocked``: 1×1 and depthwise) and of `Add`/`Sub`/`Mul`/`Div`, never a
+    /// graph output. A candidate stays blocked when every reader handles the layout: the `X` of a
+    /// 1×1 or depthwise convolution, a convolution's fused residual, a global pool, an arithmetic
+    /// op. Then, to a fixed point: a 1×1 convolution reading a blocked value writes a blocked one, a
+    /// fused residual has its convolution's output layout, and an arithmetic op's output is blocked
+    /// only when one of its inputs is. In a MobileNet or an EfficientNet the expand, depthwise and
+    /// project convolutions of every block, their squeeze-and-excitation scale and the global pools
+    /// then pass blocked activations, with no transposes between them.
     private static func assignLayouts(_ steps: inout [(node: NodeDef, op: any Operator, inputs: [Int], outputs: [Int])],
-                                      graphOutputs: Set<Int>) throws {
-        var blocked = Set<Int>()
-        for s in steps {
-            if let c = s.op as? PlannedConv, c.canWriteBlocked, let o = s.outputs.first, o >= 0, !graphOutputs.contains(o) {
-                blocked.insert(o)
+                                      graphOutputs: Set<Int>, kernels: KernelTable) throws {
+        guard PlannedConv.blockedLayoutEnabled else { return }
+        func arithmetic(_ op: any Operator) -> ArithmeticKind? {
+            switch op {
+            case is Add: return .add
+            case is Sub: return .sub
+            case is Mul: return .mul
+            case is Div: return .div
+            default: return nil
             }
         }
-        if blocked.isEmpty { return }
+        var blocked = Set<Int>()
+        var convWrites = false
+        for s in steps {
+            guard let o = s.outputs.first, o >= 0, !graphOutputs.contains(o) else { continue }
+            if let c = s.op as? PlannedConv, c.canWriteBlocked {
+                blocked.insert(o)
+                convWrites = true
+            }
+            if arithmetic(s.op) != nil && s.inputs.count == 2 { blocked.insert(o) }
+        }
+        if !convWrites { return }
         for s in steps {
             for (j, slot) in s.inputs.enumerated() where blocked.contains(slot) {
-                let reads = (s.op as? PlannedConv).map { c in (j == 0 && c.canWriteBlocked) || j == 3 } ?? false
+                let reads: Bool
+                switch s.op {
+                case let c as PlannedConv: reads = (j == 0 && c.canWriteBlocked) || j == 3
+                case is GlobalAveragePool, is GlobalMaxPool: reads = j == 0
+                default: reads = arithmetic(s.op) != nil && s.inputs.count == 2
+                }
                 if !reads { blocked.remove(slot) }
             }
         }
@@ -188,23 +209,42 @@ final class ExecutionPlan: Sendable {
         while changed {
             changed = false
             for s in steps {
-                guard let c = s.op as? PlannedConv, let o = s.outputs.first, o >= 0 else { continue }
-                let x = s.inputs[0], r = s.inputs.count > 3 ? s.inputs[3] : -1
+                guard let o = s.outputs.first, o >= 0 else { continue }
                 let outBlocked = blocked.contains(o)
-                if c.isPointwiseBlockable && blocked.contains(x) && !outBlocked {
-                    blocked.remove(x)
-                    changed = true
-                }
-                if r >= 0 && blocked.contains(r) != outBlocked {
-                    blocked.remove(outBlocked ? o : r)
+                if let c = s.op as? PlannedConv {
+                    let x = s.inputs[0], r = s.inputs.count > 3 ? s.inputs[3] : -1
+                    if c.isPointwiseBlockable && blocked.contains(x) && !outBlocked {
+                        blocked.remove(x)
+                        changed = true
+                    }
+                    if r >= 0 && blocked.contains(r) != outBlocked {
+                        blocked.remove(outBlocked ? o : r)
+                        changed = true
+                    }
+                } else if outBlocked && arithmetic(s.op) != nil && !s.inputs.contains(where: { blocked.contains($0) }) {
+                    blocked.remove(o)
                     changed = true
                 }
             }
         }
         for i in steps.indices {
-            guard let c = steps[i].op as? PlannedConv, let o = steps[i].outputs.first else { continue }
-            let inBlocked = blocked.contains(steps[i].inputs[0]), outBlocked = blocked.contains(o)
-            if inBlocked || outBlocked { steps[i].op = try c.withLayout(input: inBlocked, output: outBlocked) }
+            let s = steps[i]
+            guard let o = s.outputs.first else { continue }
+            let inputs = s.inputs.map { blocked.contains($0) }
+            switch s.op {
+            case let c as PlannedConv:
+                if inputs[0] || blocked.contains(o) { steps[i].op = try c.withLayout(input: inputs[0], output: blocked.contains(o)) }
+            case let p as GlobalAveragePool where inputs[0]:
+                steps[i].op = BlockedGlobalPool(base: p, isMax: false, kernels: kernels)
+            case let p as GlobalMaxPool where inputs[0]:
+                steps[i].op = BlockedGlobalPool(base: p, isMax: true, kernels: kernels)
+            default:
+                if let kind = arithmetic(s.op), let base = s.op as? any SingleOutputOperator, inputs.count == 2,
+                   inputs[0] || inputs[1] || blocked.contains(o) {
+                    steps[i].op = BlockedBinary(base: base, kind: kind, inputBlocked: (inputs[0], inputs[1]),
+                                                outputBlocked: blocked.contains(o), kernels: kernels)
+                }
+            }
         }
     }
 
