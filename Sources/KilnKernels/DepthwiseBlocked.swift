@@ -351,7 +351,7 @@ public func depthwise_blocked_f32<V: KernelVector>(_ g: ConvWindow, x: UnsafePoi
 
 /// The layouts of a channel-blocked depthwise convolution's input and output: plain NCHW planes
 /// (`x_c` starts `c · inPlaneStride` floats after `x`), or the block's `[H·W][lanes]` vectors
-/// (Kiln's `NCHWc`, see ``pointwise_blocked_f32(_:blocked:plane:k:w:m:panels:pixels:y:epilogue:vector:)``),
+/// (Kiln's `NCHWc`, see ``pointwise_blocked_f32(_:blocked:plane:k:w:m:panels:pixels:y:outBlocked:epilogue:vector:)``),
 /// `x` and `y` then pointing at the block's first vector and the plane strides unused.
 @frozen public struct DepthwiseLayout: Sendable {
     /// Whether the input is channel-blocked.

@@ -38,10 +38,10 @@ public struct KernelTable: Sendable {
     /// `(window, x, inPlaneStride, channels, filters, y, outPlaneStride, rows, epilogue, scratch, layout)`.
     public let depthwiseBlocked: @Sendable (ConvWindow, UnsafePointer<Float>, Int, Int, UnsafePointer<Float>,
                                             UnsafeMutablePointer<Float>, Int, Range<Int>, Epilogue, UnsafeMutablePointer<Float>, DepthwiseLayout) -> Void
-    /// ``pointwise_blocked_f32(_:blocked:plane:k:w:m:panels:pixels:y:epilogue:vector:)``:
-    /// `(x, blocked, plane, k, w, m, panels, pixels, y, epilogue)`.
+    /// ``pointwise_blocked_f32(_:blocked:plane:k:w:m:panels:pixels:y:outBlocked:epilogue:vector:)``:
+    /// `(x, blocked, plane, k, w, m, panels, pixels, y, outBlocked, epilogue)`.
     public let pointwiseBlocked: @Sendable (UnsafePointer<Float>, Bool, Int, Int, UnsafePointer<Float>, Int, Range<Int>, Range<Int>,
-                                            UnsafeMutablePointer<Float>, Epilogue) -> Void
+                                            UnsafeMutablePointer<Float>, Bool, Epilogue) -> Void
     /// ``pool_globalBlocked_f32(_:plane:blocks:isMax:y:vector:)``: `(x, plane, blocks, isMax, y)`.
     public let globalPoolBlocked: @Sendable (UnsafePointer<Float>, Int, Range<Int>, Bool, UnsafeMutablePointer<Float>) -> Void
     /// ``blocked_channelOp_f32(_:values:plane:blocks:op:y:vector:)``: `(x, values, plane, blocks, op, y)`.
@@ -87,7 +87,7 @@ public struct KernelTable: Sendable {
                 depthwiseBlocked: @escaping @Sendable (ConvWindow, UnsafePointer<Float>, Int, Int, UnsafePointer<Float>,
                                                        UnsafeMutablePointer<Float>, Int, Range<Int>, Epilogue, UnsafeMutablePointer<Float>, DepthwiseLayout) -> Void,
                 pointwiseBlocked: @escaping @Sendable (UnsafePointer<Float>, Bool, Int, Int, UnsafePointer<Float>, Int, Range<Int>,
-                                                       Range<Int>, UnsafeMutablePointer<Float>, Epilogue) -> Void,
+                                                       Range<Int>, UnsafeMutablePointer<Float>, Bool, Epilogue) -> Void,
                 globalPoolBlocked: @escaping @Sendable (UnsafePointer<Float>, Int, Range<Int>, Bool, UnsafeMutablePointer<Float>) -> Void,
                 channelOp: @escaping @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int, Range<Int>, ChannelOp,
                                                 UnsafeMutablePointer<Float>) -> Void,
@@ -143,11 +143,11 @@ public func makeKernelTable<V: KernelVector>(isa: KernelISA, vector: V.Type, wid
             depthwise_blocked_f32(g, x: x, inPlaneStride: inStride, channels: channels, filters: filters, y: y,
                                   outPlaneStride: outStride, rows: rows, epilogue: e, scratch: ws, layout: layout, vector: V.self)
         },
-        pointwiseBlocked: { x, blocked, plane, k, w, m, panels, pixels, y, e in
+        pointwiseBlocked: { x, blocked, plane, k, w, m, panels, pixels, y, outBlocked, e in
             var e = e
             if widePass != nil { e.widePass = widePass }
             pointwise_blocked_f32(x, blocked: blocked, plane: plane, k: k, w: w, m: m, panels: panels, pixels: pixels,
-                                  y: y, epilogue: e, vector: V.self)
+                                  y: y, outBlocked: outBlocked, epilogue: e, vector: V.self)
         },
         globalPoolBlocked: { x, plane, blocks, isMax, y in
             pool_globalBlocked_f32(x, plane: plane, blocks: blocks, isMax: isMax, y: y, vector: V.self)

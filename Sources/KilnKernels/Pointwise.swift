@@ -61,12 +61,13 @@ public func pointwise_packWeights_f32(_ w: UnsafePointer<Float>, m: Int, k: Int,
 /// - Parameters:
 ///   - x: The image's input; blocked when `blocked` (then `k` is a multiple of `L`).
 ///   - w: The panel's packed weights (`[k][F·L]`).
-///   - y: The image's blocked output; the residual (if any) has the same layout.
+///   - y: The image's output, blocked or (`outBlocked == false`) plain; the residual (if any) has
+///     the same layout.
 ///   - act: `false` leaves the activation to a later pass (a costly one).
 @_alwaysEmitIntoClient @inline(__always)
 public func pointwise_tile_f32<V: KernelVector, R: GemmMicroRows, F: PointwiseVectors>(
     _ x: UnsafePointer<Float>, blocked: Bool, plane: Int, k: Int, w: UnsafePointer<Float>, p0: Int, c0: Int,
-    y: UnsafeMutablePointer<Float>, epilogue: Epilogue, act: Bool, vector: V.Type, rows: R.Type, vectors: F.Type
+    y: UnsafeMutablePointer<Float>, outBlocked: Bool, epilogue: Epilogue, act: Bool, vector: V.Type, rows: R.Type, vectors: F.Type
 ) {
     let L = V.lanes
     var c00 = V(broadcast: 0), c01 = V(broadcast: 0), c10 = V(broadcast: 0), c11 = V(broadcast: 0)
@@ -110,6 +111,11 @@ public func pointwise_tile_f32<V: KernelVector, R: GemmMicroRows, F: PointwiseVe
     }
     let ep = epilogue
     let blockStride = plane &* L
+    if !outBlocked {
+        pointwise_storePlain_f32((c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51), plane: plane, p0: p0, c0: c0, y: y,
+                                 epilogue: ep, act: act, rows: R.self, vectors: F.self)
+        return
+    }
     let bias0 = ep.bias.map { V(load: $0 + c0) } ?? V(broadcast: 0)
     let bias1 = F.count > 1 ? (ep.bias.map { V(load: $0 + (c0 &+ L)) } ?? V(broadcast: 0)) : bias0
     let out0 = y + ((c0 / L) &* blockStride &+ p0 &* L)
@@ -132,27 +138,61 @@ public func pointwise_tile_f32<V: KernelVector, R: GemmMicroRows, F: PointwiseVe
     if R.count > 5 { put(5, c50, c51) }
 }
 
+/// The store of a pointwise tile into a plain output (a 1×1 convolution whose reader needs NCHW):
+/// through a small buffer, then channel by channel — each of the `F·L` channels takes `R`
+/// consecutive pixels. Its own function, so the accumulators stay in registers in the kernel.
+@_alwaysEmitIntoClient @inline(never)
+public func pointwise_storePlain_f32<V: KernelVector, R: GemmMicroRows, F: PointwiseVectors>(
+    _ acc: (V, V, V, V, V, V, V, V, V, V, V, V), plane: Int, p0: Int, c0: Int, y: UnsafeMutablePointer<Float>,
+    epilogue ep: Epilogue, act: Bool, rows: R.Type, vectors: F.Type
+) {
+    let L = V.lanes, width = F.count &* L
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: 12 &* L) { buffer in
+        let t = buffer.baseAddress!
+        @inline(__always) func keep(_ i: Int, _ x0: V, _ x1: V) {
+            x0.store(t + i &* width)
+            if F.count > 1 { x1.store(t + (i &* width &+ L)) }
+        }
+        keep(0, acc.0, acc.1)
+        if R.count > 1 { keep(1, acc.2, acc.3) }
+        if R.count > 2 { keep(2, acc.4, acc.5) }
+        if R.count > 3 { keep(3, acc.6, acc.7) }
+        if R.count > 4 { keep(4, acc.8, acc.9) }
+        if R.count > 5 { keep(5, acc.10, acc.11) }
+        for j in 0..<width {
+            let c = c0 &+ j
+            let b = ep.bias?[c] ?? 0
+            let row = c &* plane &+ p0
+            for i in 0..<R.count {
+                var v = t[i &* width &+ j] + b
+                if let r = ep.residual { v += r[row &+ i] }
+                y[row &+ i] = act ? ep.activate(v) : v
+            }
+        }
+    }
+}
+
 /// The tiles of pixels `pixels` for one panel: six pixels at a time, then four, then one.
 @_alwaysEmitIntoClient @inline(__always)
 public func pointwise_tiles_f32<V: KernelVector, F: PointwiseVectors>(
     _ x: UnsafePointer<Float>, blocked: Bool, plane: Int, k: Int, w: UnsafePointer<Float>, pixels: Range<Int>, c0: Int,
-    y: UnsafeMutablePointer<Float>, epilogue: Epilogue, act: Bool, vector: V.Type, vectors: F.Type
+    y: UnsafeMutablePointer<Float>, outBlocked: Bool, epilogue: Epilogue, act: Bool, vector: V.Type, vectors: F.Type
 ) {
     var p = pixels.lowerBound
     let hi = pixels.upperBound
     while p &+ 6 <= hi {
-        pointwise_tile_f32(x, blocked: blocked, plane: plane, k: k, w: w, p0: p, c0: c0, y: y, epilogue: epilogue,
-                           act: act, vector: V.self, rows: GemmMicroRows6.self, vectors: F.self)
+        pointwise_tile_f32(x, blocked: blocked, plane: plane, k: k, w: w, p0: p, c0: c0, y: y, outBlocked: outBlocked,
+                           epilogue: epilogue, act: act, vector: V.self, rows: GemmMicroRows6.self, vectors: F.self)
         p &+= 6
     }
     if p &+ 4 <= hi {
-        pointwise_tile_f32(x, blocked: blocked, plane: plane, k: k, w: w, p0: p, c0: c0, y: y, epilogue: epilogue,
-                           act: act, vector: V.self, rows: GemmMicroRows4.self, vectors: F.self)
+        pointwise_tile_f32(x, blocked: blocked, plane: plane, k: k, w: w, p0: p, c0: c0, y: y, outBlocked: outBlocked,
+                           epilogue: epilogue, act: act, vector: V.self, rows: GemmMicroRows4.self, vectors: F.self)
         p &+= 4
     }
     while p < hi {
-        pointwise_tile_f32(x, blocked: blocked, plane: plane, k: k, w: w, p0: p, c0: c0, y: y, epilogue: epilogue,
-                           act: act, vector: V.self, rows: GemmMicroRows1.self, vectors: F.self)
+        pointwise_tile_f32(x, blocked: blocked, plane: plane, k: k, w: w, p0: p, c0: c0, y: y, outBlocked: outBlocked,
+                           epilogue: epilogue, act: act, vector: V.self, rows: GemmMicroRows1.self, vectors: F.self)
         p &+= 1
     }
 }
@@ -163,12 +203,14 @@ public func pointwise_tiles_f32<V: KernelVector, F: PointwiseVectors>(
 ///   - x: The image's input `[K, plane]`, plain, or blocked (`[K / L][plane][L]`) when `blocked`.
 ///   - w: ``pointwise_packWeights_f32(_:m:k:lanes:into:)``'s panels.
 ///   - m: Output channels, a multiple of `L`.
-///   - y: The image's blocked output `[M / L][plane][L]`; the epilogue's bias has `m` values and its
-///     residual (if any) is blocked like `y`.
+///   - y: The image's blocked output `[M / L][plane][L]`, or plain `[M, plane]` when `outBlocked` is
+///     `false` (a reader that needs NCHW; the tile then goes out through a buffer). The epilogue's
+///     bias has `m` values and its residual (if any) has `y`'s layout.
 @_alwaysEmitIntoClient @inline(__always)
 public func pointwise_blocked_f32<V: KernelVector>(_ x: UnsafePointer<Float>, blocked: Bool, plane: Int, k: Int,
                                                   w: UnsafePointer<Float>, m: Int, panels: Range<Int>, pixels: Range<Int>,
-                                                  y: UnsafeMutablePointer<Float>, epilogue: Epilogue, vector: V.Type) {
+                                                  y: UnsafeMutablePointer<Float>, outBlocked: Bool = true, epilogue: Epilogue,
+                                                  vector: V.Type) {
     let L = V.lanes
     let deferred = epilogue.hasCostlyActivation
     // Pixels in chunks whose input (K × chunk floats) stays in L1 while every panel passes over it.
@@ -182,15 +224,21 @@ public func pointwise_blocked_f32<V: KernelVector>(_ x: UnsafePointer<Float>, bl
             let two = m &- c0 >= 2 &* L
             if two {
                 pointwise_tiles_f32(x, blocked: blocked, plane: plane, k: k, w: wp, pixels: lo..<hi, c0: c0, y: y,
-                                    epilogue: epilogue, act: !deferred, vector: V.self, vectors: PointwiseVectors2.self)
+                                    outBlocked: outBlocked, epilogue: epilogue, act: !deferred, vector: V.self, vectors: PointwiseVectors2.self)
             } else {
                 pointwise_tiles_f32(x, blocked: blocked, plane: plane, k: k, w: wp, pixels: lo..<hi, c0: c0, y: y,
-                                    epilogue: epilogue, act: !deferred, vector: V.self, vectors: PointwiseVectors1.self)
+                                    outBlocked: outBlocked, epilogue: epilogue, act: !deferred, vector: V.self, vectors: PointwiseVectors1.self)
             }
             if deferred {
                 // The finished pixels of the panel's blocks, still in the caches.
-                for f in 0..<(two ? 2 : 1) {
-                    epilogue.activateInPlace(y + ((c0 / L &+ f) &* plane &+ lo) &* L, count: (hi &- lo) &* L, vector: V.self)
+                if outBlocked {
+                    for f in 0..<(two ? 2 : 1) {
+                        epilogue.activateInPlace(y + ((c0 / L &+ f) &* plane &+ lo) &* L, count: (hi &- lo) &* L, vector: V.self)
+                    }
+                } else {
+                    for c in c0..<(c0 &+ (two ? 2 : 1) &* L) {
+                        epilogue.activateInPlace(y + (c &* plane &+ lo), count: hi &- lo, vector: V.self)
+                    }
                 }
             }
         }

@@ -4,19 +4,22 @@ import XCTest
 import KilnKernels
 import KilnTestSupport
 
+/// Every kernel table to test, with a label: each variant this CPU runs, the 16-lane (AVX-512)
+/// bodies compiled for AVX2 where the CPU lacks AVX-512, and the process default when it is AVX2
+/// with the AVX-512 SiLU/sigmoid pass (Zen 4).
+func kernelTablesUnderTest() -> [(String, KernelTable)] {
+    var r: [(String, KernelTable)] = KernelDispatch.supported.map { ($0.rawValue, KernelDispatch.table($0)) }
+    if !KernelDispatch.supported.contains(.avx512), let wide = KernelDispatch.avx2Wide16 { r.append(("avx2-16-lane", wide)) }
+    if KernelDispatch.table().hasWidePass { r.append(("avx2+avx512-pass", KernelDispatch.table())) }
+    return r
+}
+
 /// Kiln's own kernels (`KilnKernels`) on every ISA variant this CPU can run — plus the 16-lane
 /// (AVX-512) bodies compiled for AVX2, so the AVX-512 arithmetic is checked on CPUs without it, and
 /// the default AVX2 table with the AVX-512 activation pass where that is the default (Zen 4) —
 /// against the naive references of `KilnTestSupport`, on random problems that sweep tile edges.
 final class KernelVariantTests: XCTestCase {
-    /// Every table to test, with a label.
-    private var tables: [(String, KernelTable)] {
-        var r: [(String, KernelTable)] = KernelDispatch.supported.map { ($0.rawValue, KernelDispatch.table($0)) }
-        if !KernelDispatch.supported.contains(.avx512), let wide = KernelDispatch.avx2Wide16 { r.append(("avx2-16-lane", wide)) }
-        // The process default when it is AVX2 with the AVX-512 SiLU/sigmoid pass (Zen 4).
-        if KernelDispatch.table().hasWidePass { r.append(("avx2+avx512-pass", KernelDispatch.table())) }
-        return r
-    }
+    private var tables: [(String, KernelTable)] { kernelTablesUnderTest() }
 
     func testDispatchChoosesASupportedVariant() {
         XCTAssertTrue(KernelDispatch.supported.contains(KernelDispatch.defaultISA))

@@ -63,7 +63,10 @@ final class ExecutionPlan: Sendable {
     ///   preparation depends only on its own constants. `nil`: one after the other on the caller.
     /// - Throws: ``KilnError/unsupportedOp(name:node:reason:)`` for an op the registry lacks,
     ///   or the decoder's error for illegal attributes, naming the node.
-    init(graph: Graph, registry: OpRegistry, kernels: KernelTable = KernelDispatch.table(), pool: ThreadPool? = nil) throws {
+    /// - Parameter blockedLayouts: Let activations stay channel-blocked between the ops that handle
+    ///   it (``assignLayouts(_:graphOutputs:kernels:)``); `KILN_LAYOUT=plain` turns it off as well.
+    init(graph: Graph, registry: OpRegistry, kernels: KernelTable = KernelDispatch.table(), pool: ThreadPool? = nil,
+         blockedLayouts: Bool = true) throws {
         self.graph = graph
         self.kernels = kernels
         var slotOf: [String: Int] = [:]
@@ -98,7 +101,7 @@ final class ExecutionPlan: Sendable {
         // Prepare: an op whose weights are constants gets its planned form (packed weights,
         // chosen kernels) once, here.
         try Self.prepare(&steps, graph: graph, kernels: kernels, pool: pool)
-        try Self.assignLayouts(&steps, graphOutputs: Set(graph.outputs.compactMap { slotOf[$0.name] }), kernels: kernels)
+        if blockedLayouts { try Self.assignLayouts(&steps, graphOutputs: Set(graph.outputs.compactMap { slotOf[$0.name] }), kernels: kernels) }
         outputs = graph.outputs.map { ($0, slot($0.name)) }
         slotCount = slotOf.count
         slots = slotOf
@@ -166,9 +169,9 @@ final class ExecutionPlan: Sendable {
     /// (``PlannedConv/canWriteBlocked``: 1×1 and depthwise) and of `Add`/`Sub`/`Mul`/`Div`, never a
     /// graph output. A candidate stays blocked when every reader handles the layout: the `X` of a
     /// 1×1 or depthwise convolution, a convolution's fused residual, a global pool, an arithmetic
-    /// op. Then, to a fixed point: a 1×1 convolution reading a blocked value writes a blocked one, a
-    /// fused residual has its convolution's output layout, and an arithmetic op's output is blocked
-    /// only when one of its inputs is. In a MobileNet or an EfficientNet the expand, depthwise and
+    /// op. Then, to a fixed point: a fused residual has its convolution's output layout, and an
+    /// arithmetic op's output is blocked exactly when one of its inputs is (an op whose reader needs
+    /// NCHW takes its operands plain). In a MobileNet or an EfficientNet the expand, depthwise and
     /// project convolutions of every block, their squeeze-and-excitation scale and the global pools
     /// then pass blocked activations, with no transposes between them.
     private static func assignLayouts(_ steps: inout [(node: NodeDef, op: any Operator, inputs: [Int], outputs: [Int])],
@@ -211,19 +214,23 @@ final class ExecutionPlan: Sendable {
             for s in steps {
                 guard let o = s.outputs.first, o >= 0 else { continue }
                 let outBlocked = blocked.contains(o)
-                if let c = s.op as? PlannedConv {
-                    let x = s.inputs[0], r = s.inputs.count > 3 ? s.inputs[3] : -1
-                    if c.isPointwiseBlockable && blocked.contains(x) && !outBlocked {
-                        blocked.remove(x)
-                        changed = true
-                    }
+                if s.op is PlannedConv {
+                    let r = s.inputs.count > 3 ? s.inputs[3] : -1
                     if r >= 0 && blocked.contains(r) != outBlocked {
                         blocked.remove(outBlocked ? o : r)
                         changed = true
                     }
-                } else if outBlocked && arithmetic(s.op) != nil && !s.inputs.contains(where: { blocked.contains($0) }) {
-                    blocked.remove(o)
-                    changed = true
+                } else if arithmetic(s.op) != nil {
+                    let inBlocked = s.inputs.contains { blocked.contains($0) }
+                    if outBlocked && !inBlocked {
+                        blocked.remove(o)
+                        changed = true
+                    } else if !outBlocked && inBlocked {
+                        // Its reader needs NCHW: take the operands plain (their producers write
+                        // it) rather than convert them here.
+                        for slot in s.inputs { blocked.remove(slot) }
+                        changed = true
+                    }
                 }
             }
         }

@@ -32,6 +32,9 @@ public final class Model: Sendable {
         public var inferShapes: Bool
         /// Use static shape functions (`false`: probe twice, as before they existed). A test hook.
         var staticShapes = true
+        /// Keep activations channel-blocked between the convolutions that can (`false`: every
+        /// value NCHW, as with `KILN_LAYOUT=plain`). A test hook: the blocked plan's oracle.
+        var blockedLayouts = true
         /// The kernel variant to prepare and run with; `nil` for the process default
         /// (``KernelDispatch/defaultISA``: ``KernelDispatch/preferredISA``, or `KILN_ISA`). A variant the
         /// CPU lacks falls back to the best supported one below it.
@@ -89,7 +92,7 @@ public final class Model: Sendable {
                                            passes: options.optimize ? Optimizer.defaultPasses : Optimizer.requiredPasses)
         pool = ThreadPool(threads: options.threads)
         plan = try ExecutionPlan(graph: graph, registry: registry, kernels: options.isa.map { KernelDispatch.table($0) } ?? KernelDispatch.table(),
-                                 pool: pool)
+                                 pool: pool, blockedLayouts: options.blockedLayouts)
         memory = options.memoryPlanning ? MemoryPlanner() : nil
         states = InferenceStatePool(plan: plan)
         if options.inferShapes {

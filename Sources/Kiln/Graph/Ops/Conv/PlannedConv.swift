@@ -54,18 +54,17 @@ struct PlannedConv: SingleOutputOperator {
     /// blocks after a global pool), where the GEMM would fill one column of every micro-tile.
     let gemvWeight: Tensor?
     /// Whether this convolution can write its output channel-blocked (Kiln's `NCHWc`,
-    /// ``pointwise_blocked_f32(_:blocked:plane:k:w:m:panels:pixels:y:epilogue:vector:)``): a 2-D
+    /// ``pointwise_blocked_f32(_:blocked:plane:k:w:m:panels:pixels:y:outBlocked:epilogue:vector:)``): a 2-D
     /// 1×1, stride-1, unpadded, ungrouped convolution, or a channel-blocked depthwise one, with a
     /// multiple of `kernels.lanes` output channels. ``ExecutionPlan`` chooses the layouts.
     let canWriteBlocked: Bool
-    /// Whether this is the 1×1 kind of ``canWriteBlocked`` (it reads a blocked input only when it
-    /// also writes a blocked output); the depthwise kind reads and writes either layout.
+    /// Whether this is the 1×1 kind of ``canWriteBlocked``. Both kinds read and write either layout.
     let isPointwiseBlockable: Bool
     /// Whether the input is channel-blocked (set by the plan, ``withLayout(input:output:)``).
     private(set) var inputBlocked = false
     /// Whether the output is channel-blocked.
     private(set) var outputBlocked = false
-    /// A 1×1 convolution with a blocked output: its weights as ``pointwise_packWeights_f32(_:m:k:lanes:into:)`` panels.
+    /// A 1×1 convolution with a blocked input or output: its weights as ``pointwise_packWeights_f32(_:m:k:lanes:into:)`` panels.
     private(set) var pointwiseWeights: Tensor?
     /// Whether the plan may keep activations channel-blocked between convolutions;
     /// `KILN_LAYOUT=plain` keeps every tensor NCHW (to compare).
@@ -150,7 +149,7 @@ struct PlannedConv: SingleOutputOperator {
         var c = self
         c.inputBlocked = input
         c.outputBlocked = output
-        if output && isPointwiseBlockable {
+        if (input || output) && isPointwiseBlockable {
             let m = weightShape[0], k = weightShape[1]
             var packed = try PreparedWeightMemory.floats(pointwisePackedCount(m: m, k: k, lanes: kernels.lanes))
             pointwise_packWeights_f32(storedWeight.pointer(Float.self), m: m, k: k, lanes: kernels.lanes,
@@ -253,9 +252,9 @@ struct PlannedConv: SingleOutputOperator {
         let panelParts = threads > 1 && pixelParts < 4 &* threads ? min(panels, (4 &* threads &+ pixelParts &- 1) / pixelParts) : 1
         struct Args {
             var kernels: KernelTable, e: Epilogue, x: UnsafePointer<Float>, w: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>
-            var blocked: Bool, m: Int, k: Int, plane: Int, panels: Int, tiles: Int, pixelParts: Int, panelParts: Int
+            var blocked: Bool, outBlocked: Bool, m: Int, k: Int, plane: Int, panels: Int, tiles: Int, pixelParts: Int, panelParts: Int
         }
-        let args = Args(kernels: kernels, e: epilogue, x: x, w: w, y: y, blocked: inputBlocked, m: m, k: k, plane: plane,
+        let args = Args(kernels: kernels, e: epilogue, x: x, w: w, y: y, blocked: inputBlocked, outBlocked: outputBlocked, m: m, k: k, plane: plane,
                         panels: panels, tiles: tiles, pixelParts: pixelParts, panelParts: panelParts)
         ExecutionContext(threads: threads, pool: context.pool).parallelFor(g.batch &* pixelParts &* panelParts, with: args) { raw, u0, u1 in
             let a = raw.load(as: Args.self)
@@ -267,7 +266,7 @@ struct PlannedConv: SingleOutputOperator {
                 var e = a.e
                 e.residual = a.e.residual.map { $0 + n &* a.m &* a.plane }
                 a.kernels.pointwiseBlocked(a.x + n &* a.k &* a.plane, a.blocked, a.plane, a.k, a.w, a.m, j0..<j1,
-                                           (t0 &* 6)..<min(a.plane, t1 &* 6), a.y + n &* a.m &* a.plane, e)
+                                           (t0 &* 6)..<min(a.plane, t1 &* 6), a.y + n &* a.m &* a.plane, a.outBlocked, e)
             }
         }
     }
