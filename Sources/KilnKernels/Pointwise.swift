@@ -213,8 +213,10 @@ public func pointwise_blocked_f32<V: KernelVector>(_ x: UnsafePointer<Float>, bl
                                                   vector: V.Type) {
     let L = V.lanes
     let deferred = epilogue.hasCostlyActivation
-    // Pixels in chunks whose input (K × chunk floats) stays in L1 while every panel passes over it.
-    let chunk = max(6, (8192 / max(k, 1)) / 6 &* 6)
+    // When the range's input (K × pixels floats) fits in L2 (the 7×7 and 14×14 stages), one chunk:
+    // each panel's weights stream once and the input is reread from L2. Otherwise (large maps,
+    // small K) chunks whose input stays in L1 while every panel passes over it.
+    let chunk = k &* pixels.count <= 65_536 ? max(1, pixels.count) : max(6, (8192 / max(k, 1)) / 6 &* 6)
     var lo = pixels.lowerBound
     while lo < pixels.upperBound {
         let hi = min(pixels.upperBound, lo &+ chunk)

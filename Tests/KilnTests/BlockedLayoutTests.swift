@@ -79,11 +79,12 @@ final class BlockedLayoutTests: XCTestCase {
             applyActivation(pv[$0] + (withResidual ? rv[$0] : 0), activation)
         })
         let values: [String: AttributeValue] = ["group": .int(group), "strides": .ints(strides), "pads": .ints(pads)]
-        let conv = try Conv(attributes: Attributes(op: "Conv", node: "c", values)).fused(with: activation) as! Conv
-        let prepared = try PlannedConv(conv, weight: wt, bias: bias, kernels: table, node: "c")
+        var conv = try Conv(attributes: Attributes(op: "Conv", node: "c", values)).fused(with: activation) as! Conv
         let what = "\(label) N\(n) C\(c) \(h)×\(w) M\(m) k\(k) s\(stride) g\(group) \(activation) residual \(withResidual) in \(input ? "blocked" : "plain") out \(output ? "blocked" : "plain")"
-        XCTAssertTrue(prepared.canWriteBlocked, what)
-        let planned = try prepared.withLayout(input: input, output: output)
+        XCTAssertEqual(conv.blockedKind(weight: wt, bias: bias, hasBias: true, lanes: L), k == 1 ? .pointwise : .depthwise, what)
+        conv.blockedInput = input
+        conv.blockedOutput = output
+        let planned = try PlannedConv(conv, weight: wt, bias: bias, kernels: table, node: "c")
         let xin = input ? try blocked(x, lanes: L) : x
         let rin = output ? try blocked(res, lanes: L) : res
         for threads in [1, 2] {

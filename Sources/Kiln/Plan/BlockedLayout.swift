@@ -5,7 +5,7 @@ import KilnKernels
 // element count of the plain value; only the order differs. ``ExecutionPlan`` decides which values
 // are blocked (between 1×1 and depthwise convolutions, into global pools and squeeze-and-excitation
 // scales) and gives the ops that read or write them their blocked forms: ``PlannedConv`` (with
-// ``PlannedConv/withLayout(input:output:)``), ``BlockedGlobalPool`` and ``BlockedBinary``. A value
+// ``Conv/blockedInput`` and ``Conv/blockedOutput``), ``BlockedGlobalPool`` and ``BlockedBinary``. A value
 // with one pixel per plane (`H·W == 1`) is stored the same way in both layouts.
 
 /// Conversions between the plain and the channel-blocked layout (used where a blocked value meets
@@ -191,3 +191,8 @@ struct BlockedBinary: SingleOutputOperator {
         return y
     }
 }
+
+// Static shapes: the portable ops' (a blocked value has its logical shape), so that the load-time
+// shape inference covers a blocked plan without a second probe.
+extension BlockedGlobalPool: GlobalPoolShape {}
+extension BlockedBinary: BroadcastsInputs {}

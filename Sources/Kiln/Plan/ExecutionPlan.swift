@@ -100,8 +100,9 @@ final class ExecutionPlan: Sendable {
         }
         // Prepare: an op whose weights are constants gets its planned form (packed weights,
         // chosen kernels) once, here.
+        // Layouts first, so that each convolution packs only the weights its layout needs.
+        if blockedLayouts { Self.assignLayouts(&steps, graph: graph, graphOutputs: Set(graph.outputs.compactMap { slotOf[$0.name] }), kernels: kernels) }
         try Self.prepare(&steps, graph: graph, kernels: kernels, pool: pool)
-        if blockedLayouts { try Self.assignLayouts(&steps, graphOutputs: Set(graph.outputs.compactMap { slotOf[$0.name] }), kernels: kernels) }
         outputs = graph.outputs.map { ($0, slot($0.name)) }
         slotCount = slotOf.count
         slots = slotOf
@@ -166,7 +167,7 @@ final class ExecutionPlan: Sendable {
     /// see `BlockedLayout.swift`) and gives the ops that read or write them their blocked forms.
     ///
     /// Candidates are the outputs of convolutions that can write the layout
-    /// (``PlannedConv/canWriteBlocked``: 1×1 and depthwise) and of `Add`/`Sub`/`Mul`/`Div`, never a
+    /// (``Conv/blockedKind(weight:bias:hasBias:lanes:)``: 1×1 and depthwise) and of `Add`/`Sub`/`Mul`/`Div`, never a
     /// graph output. A candidate stays blocked when every reader handles the layout: the `X` of a
     /// 1×1 or depthwise convolution, a convolution's fused residual, a global pool, an arithmetic
     /// op. Then, to a fixed point: a fused residual has its convolution's output layout, and an
@@ -175,7 +176,7 @@ final class ExecutionPlan: Sendable {
     /// project convolutions of every block, their squeeze-and-excitation scale and the global pools
     /// then pass blocked activations, with no transposes between them.
     private static func assignLayouts(_ steps: inout [(node: NodeDef, op: any Operator, inputs: [Int], outputs: [Int])],
-                                      graphOutputs: Set<Int>, kernels: KernelTable) throws {
+                                      graph: Graph, graphOutputs: Set<Int>, kernels: KernelTable) {
         guard PlannedConv.blockedLayoutEnabled else { return }
         func arithmetic(_ op: any Operator) -> ArithmeticKind? {
             switch op {
@@ -186,22 +187,30 @@ final class ExecutionPlan: Sendable {
             default: return nil
             }
         }
+        // The blocked kind of each convolution, from its constants (it is prepared afterwards).
+        var kinds = [Int: Conv.BlockedKind]()
+        for (i, s) in steps.enumerated() {
+            guard let c = s.op as? Conv, s.node.inputs.count > 1 else { continue }
+            let constant = { (j: Int) in j < s.node.inputs.count && !s.node.inputs[j].isEmpty ? graph.constants[s.node.inputs[j]] : nil }
+            let hasBias = s.node.inputs.count > 2 && !s.node.inputs[2].isEmpty
+            if let kind = c.blockedKind(weight: constant(1), bias: constant(2), hasBias: hasBias, lanes: kernels.lanes) { kinds[i] = kind }
+        }
         var blocked = Set<Int>()
         var convWrites = false
-        for s in steps {
+        for (i, s) in steps.enumerated() {
             guard let o = s.outputs.first, o >= 0, !graphOutputs.contains(o) else { continue }
-            if let c = s.op as? PlannedConv, c.canWriteBlocked {
+            if kinds[i] != nil {
                 blocked.insert(o)
                 convWrites = true
             }
             if arithmetic(s.op) != nil && s.inputs.count == 2 { blocked.insert(o) }
         }
         if !convWrites { return }
-        for s in steps {
+        for (i, s) in steps.enumerated() {
             for (j, slot) in s.inputs.enumerated() where blocked.contains(slot) {
                 let reads: Bool
                 switch s.op {
-                case let c as PlannedConv: reads = (j == 0 && c.canWriteBlocked) || j == 3
+                case is Conv: reads = kinds[i] != nil && (j == 0 || j == 3)
                 case is GlobalAveragePool, is GlobalMaxPool: reads = j == 0
                 default: reads = arithmetic(s.op) != nil && s.inputs.count == 2
                 }
@@ -214,7 +223,7 @@ final class ExecutionPlan: Sendable {
             for s in steps {
                 guard let o = s.outputs.first, o >= 0 else { continue }
                 let outBlocked = blocked.contains(o)
-                if s.op is PlannedConv {
+                if s.op is Conv {
                     let r = s.inputs.count > 3 ? s.inputs[3] : -1
                     if r >= 0 && blocked.contains(r) != outBlocked {
                         blocked.remove(outBlocked ? o : r)
@@ -239,8 +248,12 @@ final class ExecutionPlan: Sendable {
             guard let o = s.outputs.first else { continue }
             let inputs = s.inputs.map { blocked.contains($0) }
             switch s.op {
-            case let c as PlannedConv:
-                if inputs[0] || blocked.contains(o) { steps[i].op = try c.withLayout(input: inputs[0], output: blocked.contains(o)) }
+            case var c as Conv:
+                if inputs[0] || blocked.contains(o) {
+                    c.blockedInput = inputs[0]
+                    c.blockedOutput = blocked.contains(o)
+                    steps[i].op = c
+                }
             case let p as GlobalAveragePool where inputs[0]:
                 steps[i].op = BlockedGlobalPool(base: p, isMax: false, kernels: kernels)
             case let p as GlobalMaxPool where inputs[0]:

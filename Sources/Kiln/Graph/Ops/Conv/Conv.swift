@@ -19,6 +19,34 @@ struct Conv: FusableOperator, PreparableOperator {
     let group: Int
     /// Applied after the bias; `.none` for the ONNX op.
     private(set) var activation: FusedActivation = .none
+    /// Whether the plan keeps the input channel-blocked (`BlockedLayout.swift`); only for a
+    /// convolution ``blockedKind(weight:bias:inputs:lanes:)`` accepts, which its prepared form handles.
+    var blockedInput = false
+    /// Whether the plan keeps the output channel-blocked.
+    var blockedOutput = false
+
+    /// The convolutions that read and write the channel-blocked layout.
+    enum BlockedKind {
+        /// 2-D 1×1, stride 1, unpadded, ungrouped.
+        case pointwise
+        /// 2-D depthwise, one output per input channel (the channel-blocked depthwise kernel).
+        case depthwise
+    }
+
+    /// Which blocked kind this convolution is when it will be prepared (constant `W`, constant or
+    /// no bias) for a variant of `lanes` lanes: `nil` when it is neither, or its output channels
+    /// are not a multiple of `lanes`. Decided before preparing, so that the prepared form packs
+    /// only the weights its layout needs.
+    func blockedKind(weight w: Tensor?, bias: Tensor?, hasBias: Bool, lanes: Int) -> BlockedKind? {
+        guard PlannedConv.blockedLayoutEnabled, let w, w.dtype == .float32, w.shape.count == 4, !hasBias || bias != nil else { return nil }
+        let m = w.shape[0], cg = w.shape[1]
+        guard m > 0, cg > 0, m % lanes == 0, w.shape.allSatisfy({ $0 > 0 }) else { return nil }
+        if let b = bias, b.dtype != .float32 || b.shape != [m] { return nil }
+        if cg == 1 && m == group && PlannedConv.depthwiseBlockedEnabled { return .depthwise }
+        let unit = (window.strides ?? [1, 1]).allSatisfy { $0 == 1 } && (window.pads ?? []).allSatisfy { $0 == 0 }
+        if group == 1 && w.shape[2] == 1 && w.shape[3] == 1 && unit { return .pointwise }
+        return nil
+    }
 
     init(attributes a: Attributes) throws {
         try a.rejectUnknown(["auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"])
@@ -77,6 +105,9 @@ struct Conv: FusableOperator, PreparableOperator {
     }
 
     func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor] {
+        if blockedInput || blockedOutput {
+            throw failure("a channel-blocked layout needs the prepared convolution (constant weights)", context: context)
+        }
         let (x, w, b) = try convInputs(inputs, maxInputs: 4, context: context)
         if let residual = inputs.count > 3 ? inputs[3] : nil {
             // A fused residual Add (Optimizer.fuseResidualAdd): the activation comes after it.

@@ -30,7 +30,7 @@ struct PlannedConv: SingleOutputOperator {
     /// The GEMM path's packed A (`nil` for a depthwise convolution): packed when the plan is built,
     /// or — for a convolution with Winograd filters, which uses it only on maps too small for
     /// Winograd — on the first inference that needs it.
-    private(set) var packedA: PackedConvWeights?
+    let packedA: PackedConvWeights?
     /// Floats of packed weights per group (GEMM path).
     let packedPerGroup: Int
     /// The constant bias, or `nil`.
@@ -53,19 +53,15 @@ struct PlannedConv: SingleOutputOperator {
     /// copy), for the matrix–vector path when the output plane is one pixel (squeeze-and-excitation
     /// blocks after a global pool), where the GEMM would fill one column of every micro-tile.
     let gemvWeight: Tensor?
-    /// Whether this convolution can write its output channel-blocked (Kiln's `NCHWc`,
-    /// ``pointwise_blocked_f32(_:blocked:plane:k:w:m:panels:pixels:y:outBlocked:epilogue:vector:)``): a 2-D
-    /// 1×1, stride-1, unpadded, ungrouped convolution, or a channel-blocked depthwise one, with a
-    /// multiple of `kernels.lanes` output channels. ``ExecutionPlan`` chooses the layouts.
-    let canWriteBlocked: Bool
-    /// Whether this is the 1×1 kind of ``canWriteBlocked``. Both kinds read and write either layout.
-    let isPointwiseBlockable: Bool
-    /// Whether the input is channel-blocked (set by the plan, ``withLayout(input:output:)``).
-    private(set) var inputBlocked = false
+    /// The blocked kind (``Conv/blockedKind(weight:bias:hasBias:lanes:)``), or `nil`.
+    let blockedKind: Conv.BlockedKind?
+    /// Whether the input is channel-blocked (the plan's choice, from ``Conv/blockedInput``).
+    var inputBlocked: Bool { conv.blockedInput }
     /// Whether the output is channel-blocked.
-    private(set) var outputBlocked = false
-    /// A 1×1 convolution with a blocked input or output: its weights as ``pointwise_packWeights_f32(_:m:k:lanes:into:)`` panels.
-    private(set) var pointwiseWeights: Tensor?
+    var outputBlocked: Bool { conv.blockedOutput }
+    /// A 1×1 convolution with a blocked input or output: its weights as
+    /// ``pointwise_packWeights_f32(_:m:k:lanes:into:)`` panels (instead of the GEMM's packed A).
+    let pointwiseWeights: Tensor?
     /// Whether the plan may keep activations channel-blocked between convolutions;
     /// `KILN_LAYOUT=plain` keeps every tensor NCHW (to compare).
     static let blockedLayoutEnabled = ProcessInfo.processInfo.environment["KILN_LAYOUT"] != "plain"
@@ -128,36 +124,26 @@ struct PlannedConv: SingleOutputOperator {
         }
         gemvWeight = conv.group == 1 && !isDepthwise && area == 1 ? w : nil
         storedWeight = w
-        let unitWindow = (window.strides ?? [1, 1]).allSatisfy { $0 == 1 } && (window.pads ?? []).allSatisfy { $0 == 0 }
-        isPointwiseBlockable = w.shape.count == 4 && !isDepthwise && conv.group == 1 && area == 1 && unitWindow
-            && m % kernels.lanes == 0 && m > 0 && cg > 0
-        canWriteBlocked = Self.blockedLayoutEnabled && w.shape.count == 4 && m % kernels.lanes == 0 && m > 0
-            && (isPointwiseBlockable || blockedFilters != nil)
-        if isDepthwise {
+        blockedKind = conv.blockedKind(weight: w, bias: b, hasBias: b != nil, lanes: kernels.lanes)
+        if (conv.blockedInput || conv.blockedOutput) && blockedKind == nil {
+            throw KilnError.invalidArgument(op: Self.opType, node: node, reason: "the plan chose a channel-blocked layout for a convolution without a blocked kernel (W \(w.shape))")
+        }
+        if blockedKind == .pointwise && (conv.blockedInput || conv.blockedOutput) {
+            var packed = try PreparedWeightMemory.floats(pointwisePackedCount(m: m, k: cg, lanes: kernels.lanes))
+            pointwise_packWeights_f32(w.pointer(Float.self), m: m, k: cg, lanes: kernels.lanes, into: packed.mutablePointer(Float.self))
+            pointwiseWeights = packed
+            packedA = nil
+            packedPerGroup = 0
+        } else if isDepthwise {
+            pointwiseWeights = nil
             packedA = nil
             packedPerGroup = 0
         } else {
+            pointwiseWeights = nil
             let packed = try PackedConvWeights(weight: w, groups: conv.group, eager: !isWinograd)
             packedA = packed
             packedPerGroup = packed.perGroup
         }
-    }
-
-    /// This convolution with the layouts the plan chose for its input and output.
-    /// - Throws: ``KilnError/outOfMemory(what:byteCount:)`` when the blocked weights cannot be allocated.
-    func withLayout(input: Bool, output: Bool) throws -> PlannedConv {
-        var c = self
-        c.inputBlocked = input
-        c.outputBlocked = output
-        if (input || output) && isPointwiseBlockable {
-            let m = weightShape[0], k = weightShape[1]
-            var packed = try PreparedWeightMemory.floats(pointwisePackedCount(m: m, k: k, lanes: kernels.lanes))
-            pointwise_packWeights_f32(storedWeight.pointer(Float.self), m: m, k: k, lanes: kernels.lanes,
-                                      into: packed.mutablePointer(Float.self))
-            c.pointwiseWeights = packed
-            c.packedA = nil // the GEMM path is not taken
-        }
-        return c
     }
 
     func output(_ inputs: [Tensor?], context: ExecutionContext) throws -> Tensor {
@@ -205,7 +191,7 @@ struct PlannedConv: SingleOutputOperator {
     }
 
     /// `output` for a convolution whose input or output the plan keeps channel-blocked
-    /// (``withLayout(input:output:)``). A blocked tensor has the logical shape `[N, C, H, W]` and
+    /// (``Conv/blockedInput``, ``Conv/blockedOutput``). A blocked tensor has the logical shape `[N, C, H, W]` and
     /// the same element count (`C` is a multiple of the lanes).
     private func blockedOutput(_ inputs: [Tensor?], context: ExecutionContext) throws -> Tensor {
         let x = try input(inputs, 0, "X", context: context)
