@@ -42,6 +42,10 @@ public struct KernelTable: Sendable {
     /// `(x, blocked, plane, k, w, m, panels, pixels, y, outBlocked, epilogue)`.
     public let pointwiseBlocked: @Sendable (UnsafePointer<Float>, Bool, Int, Int, UnsafePointer<Float>, Int, Range<Int>, Range<Int>,
                                             UnsafeMutablePointer<Float>, Bool, Epilogue) -> Void
+    /// ``conv_directBlocked_f32(_:_:channels:taps:w:m:panels:rows:y:epilogue:vector:)``:
+    /// `(x, window, channels, taps, w, m, panels, rows, y, epilogue)`.
+    public let directBlocked: @Sendable (UnsafePointer<Float>, ConvWindow, Int, UnsafePointer<Int>, UnsafePointer<Float>, Int,
+                                         Range<Int>, Range<Int>, UnsafeMutablePointer<Float>, Epilogue) -> Void
     /// ``pool_globalBlocked_f32(_:plane:blocks:isMax:y:vector:)``: `(x, plane, blocks, isMax, y)`.
     public let globalPoolBlocked: @Sendable (UnsafePointer<Float>, Int, Range<Int>, Bool, UnsafeMutablePointer<Float>) -> Void
     /// ``blocked_channelOp_f32(_:values:plane:blocks:op:y:vector:)``: `(x, values, plane, blocks, op, y)`.
@@ -88,6 +92,8 @@ public struct KernelTable: Sendable {
                                                        UnsafeMutablePointer<Float>, Int, Range<Int>, Epilogue, UnsafeMutablePointer<Float>, DepthwiseLayout) -> Void,
                 pointwiseBlocked: @escaping @Sendable (UnsafePointer<Float>, Bool, Int, Int, UnsafePointer<Float>, Int, Range<Int>,
                                                        Range<Int>, UnsafeMutablePointer<Float>, Bool, Epilogue) -> Void,
+                directBlocked: @escaping @Sendable (UnsafePointer<Float>, ConvWindow, Int, UnsafePointer<Int>, UnsafePointer<Float>, Int,
+                                                    Range<Int>, Range<Int>, UnsafeMutablePointer<Float>, Epilogue) -> Void,
                 globalPoolBlocked: @escaping @Sendable (UnsafePointer<Float>, Int, Range<Int>, Bool, UnsafeMutablePointer<Float>) -> Void,
                 channelOp: @escaping @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int, Range<Int>, ChannelOp,
                                                 UnsafeMutablePointer<Float>) -> Void,
@@ -111,6 +117,7 @@ public struct KernelTable: Sendable {
         self.depthwiseBlocked = depthwiseBlocked
         self.pointwiseBlocked = pointwiseBlocked
         self.globalPoolBlocked = globalPoolBlocked
+        self.directBlocked = directBlocked
         self.channelOp = channelOp
         self.gemv = gemv
         self.winogradInput = winogradInput
@@ -148,6 +155,12 @@ public func makeKernelTable<V: KernelVector>(isa: KernelISA, vector: V.Type, wid
             if widePass != nil { e.widePass = widePass }
             pointwise_blocked_f32(x, blocked: blocked, plane: plane, k: k, w: w, m: m, panels: panels, pixels: pixels,
                                   y: y, outBlocked: outBlocked, epilogue: e, vector: V.self)
+        },
+        directBlocked: { x, window, channels, taps, w, m, panels, rows, y, e in
+            var e = e
+            if widePass != nil { e.widePass = widePass }
+            conv_directBlocked_f32(x, window, channels: channels, taps: taps, w: w, m: m, panels: panels, rows: rows, y: y,
+                                   epilogue: e, vector: V.self)
         },
         globalPoolBlocked: { x, plane, blocks, isMax, y in
             pool_globalBlocked_f32(x, plane: plane, blocks: blocks, isMax: isMax, y: y, vector: V.self)

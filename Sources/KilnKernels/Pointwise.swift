@@ -110,16 +110,27 @@ public func pointwise_tile_f32<V: KernelVector, R: GemmMicroRows, F: PointwiseVe
         }
     }
     let ep = epilogue
-    let blockStride = plane &* L
     if !outBlocked {
         pointwise_storePlain_f32((c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51), plane: plane, p0: p0, c0: c0, y: y,
                                  epilogue: ep, act: act, rows: R.self, vectors: F.self)
         return
     }
+    pointwise_storeBlocked_f32((c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51), plane: plane, p0: p0, c0: c0, y: y,
+                               epilogue: ep, residual: true, act: act, rows: R.self, vectors: F.self)
+}
+
+/// The store of a tile's accumulators (pairs per row: the row's two channel vectors) into the
+/// blocked output, with bias, the blocked residual when `residual`, and the activation when `act`.
+@_alwaysEmitIntoClient @inline(__always)
+public func pointwise_storeBlocked_f32<V: KernelVector, R: GemmMicroRows, F: PointwiseVectors>(
+    _ acc: (V, V, V, V, V, V, V, V, V, V, V, V), plane: Int, p0: Int, c0: Int, y: UnsafeMutablePointer<Float>,
+    epilogue ep: Epilogue, residual: Bool, act: Bool, rows: R.Type, vectors: F.Type
+) {
+    let L = V.lanes, blockStride = plane &* L
     let bias0 = ep.bias.map { V(load: $0 + c0) } ?? V(broadcast: 0)
     let bias1 = F.count > 1 ? (ep.bias.map { V(load: $0 + (c0 &+ L)) } ?? V(broadcast: 0)) : bias0
     let out0 = y + ((c0 / L) &* blockStride &+ p0 &* L)
-    let res0 = ep.residual.map { $0 + ((c0 / L) &* blockStride &+ p0 &* L) }
+    let res0 = residual ? ep.residual.map { $0 + ((c0 / L) &* blockStride &+ p0 &* L) } : nil
     @inline(__always) func put(_ i: Int, _ x0: V, _ x1: V) {
         var v0 = x0 + bias0, v1 = x1 + bias1
         if let r = res0 {
@@ -130,12 +141,20 @@ public func pointwise_tile_f32<V: KernelVector, R: GemmMicroRows, F: PointwiseVe
         v0.store(out0 + i &* L)
         if F.count > 1 { v1.store(out0 + (blockStride &+ i &* L)) }
     }
-    put(0, c00, c01)
-    if R.count > 1 { put(1, c10, c11) }
-    if R.count > 2 { put(2, c20, c21) }
-    if R.count > 3 { put(3, c30, c31) }
-    if R.count > 4 { put(4, c40, c41) }
-    if R.count > 5 { put(5, c50, c51) }
+    pointwise_eachRow(acc, rows: R.self, put)
+}
+
+/// `body(i, first, second)` for the tile's rows `i < R.count`: the accumulator pairs of
+/// `acc` (row-major).
+@_alwaysEmitIntoClient @inline(__always)
+public func pointwise_eachRow<V: KernelVector, R: GemmMicroRows>(_ acc: (V, V, V, V, V, V, V, V, V, V, V, V), rows: R.Type,
+                                                                 _ body: (Int, V, V) -> Void) {
+    body(0, acc.0, acc.1)
+    if R.count > 1 { body(1, acc.2, acc.3) }
+    if R.count > 2 { body(2, acc.4, acc.5) }
+    if R.count > 3 { body(3, acc.6, acc.7) }
+    if R.count > 4 { body(4, acc.8, acc.9) }
+    if R.count > 5 { body(5, acc.10, acc.11) }
 }
 
 /// The store of a pointwise tile into a plain output (a 1×1 convolution whose reader needs NCHW):
@@ -153,12 +172,7 @@ public func pointwise_storePlain_f32<V: KernelVector, R: GemmMicroRows, F: Point
             x0.store(t + i &* width)
             if F.count > 1 { x1.store(t + (i &* width &+ L)) }
         }
-        keep(0, acc.0, acc.1)
-        if R.count > 1 { keep(1, acc.2, acc.3) }
-        if R.count > 2 { keep(2, acc.4, acc.5) }
-        if R.count > 3 { keep(3, acc.6, acc.7) }
-        if R.count > 4 { keep(4, acc.8, acc.9) }
-        if R.count > 5 { keep(5, acc.10, acc.11) }
+        pointwise_eachRow(acc, rows: R.self, keep)
         for j in 0..<width {
             let c = c0 &+ j
             let b = ep.bias?[c] ?? 0
@@ -321,5 +335,158 @@ public func blocked_channelOp_f32<V: KernelVector>(_ x: UnsafePointer<Float>, va
     case .div: run { $0 / $1 }
     case .reversedSub: run { $1 - $0 }
     case .reversedDiv: run { $1 / $0 }
+    }
+}
+
+/// One tile of a direct convolution into the blocked layout (a stem: few input channels, so that
+/// `K = C·kH·kW` is small): output pixels `p0 ..< p0 + R.count` of one output row × channels
+/// `c0 ..< c0 + F.count·L`, every tap inside the input. Tap `t` of pixel `i` reads
+/// `x[taps[t] + i·stride]` (`x` the first tap of the tile's first pixel): the input is read where
+/// it is, with no im2col.
+@_alwaysEmitIntoClient @inline(__always)
+public func conv_directTile_f32<V: KernelVector, R: GemmMicroRows, F: PointwiseVectors>(
+    _ x: UnsafePointer<Float>, taps: UnsafePointer<Int>, k: Int, stride: Int, w: UnsafePointer<Float>, p0: Int, c0: Int,
+    plane: Int, y: UnsafeMutablePointer<Float>, epilogue ep: Epilogue, act: Bool, vector: V.Type, rows: R.Type, vectors: F.Type
+) {
+    let L = V.lanes
+    var c00 = V(broadcast: 0), c01 = V(broadcast: 0), c10 = V(broadcast: 0), c11 = V(broadcast: 0)
+    var c20 = V(broadcast: 0), c21 = V(broadcast: 0), c30 = V(broadcast: 0), c31 = V(broadcast: 0)
+    var c40 = V(broadcast: 0), c41 = V(broadcast: 0), c50 = V(broadcast: 0), c51 = V(broadcast: 0)
+    var wp = w
+    let wStep = F.count &* L
+    let s2 = stride &* 2, s3 = stride &* 3, s4 = stride &* 4, s5 = stride &* 5
+    for t in 0..<k {
+        let q = x + taps[t]
+        let b0 = V(load: wp), b1 = F.count > 1 ? V(load: wp + L) : b0
+        var av = V(broadcast: q[0]); c00 = c00.fma(av, b0); if F.count > 1 { c01 = c01.fma(av, b1) }
+        if R.count > 1 { av = V(broadcast: q[stride]); c10 = c10.fma(av, b0); if F.count > 1 { c11 = c11.fma(av, b1) } }
+        if R.count > 2 { av = V(broadcast: q[s2]); c20 = c20.fma(av, b0); if F.count > 1 { c21 = c21.fma(av, b1) } }
+        if R.count > 3 { av = V(broadcast: q[s3]); c30 = c30.fma(av, b0); if F.count > 1 { c31 = c31.fma(av, b1) } }
+        if R.count > 4 { av = V(broadcast: q[s4]); c40 = c40.fma(av, b0); if F.count > 1 { c41 = c41.fma(av, b1) } }
+        if R.count > 5 { av = V(broadcast: q[s5]); c50 = c50.fma(av, b0); if F.count > 1 { c51 = c51.fma(av, b1) } }
+        wp += wStep
+    }
+    pointwise_storeBlocked_f32((c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51), plane: plane, p0: p0, c0: c0, y: y,
+                               epilogue: ep, residual: false, act: act, rows: R.self, vectors: F.self)
+}
+
+/// One output pixel of a direct convolution near the border: the taps inside the input only.
+@_alwaysEmitIntoClient @inline(__always)
+public func conv_directPixel_f32<V: KernelVector, F: PointwiseVectors>(
+    _ x: UnsafePointer<Float>, _ g: ConvWindow, channels: Int, oh: Int, ow: Int, w: UnsafePointer<Float>, c0: Int, plane: Int,
+    y: UnsafeMutablePointer<Float>, epilogue ep: Epilogue, act: Bool, vector: V.Type, vectors: F.Type
+) {
+    let L = V.lanes, wStep = F.count &* L
+    var a0 = ep.bias.map { V(load: $0 + c0) } ?? V(broadcast: 0)
+    var a1 = F.count > 1 ? (ep.bias.map { V(load: $0 + (c0 &+ L)) } ?? V(broadcast: 0)) : a0
+    let ih0 = oh &* g.sH &- g.padT, iw0 = ow &* g.sW &- g.padL
+    let inPlane = g.inH &* g.inW
+    var wp = w
+    for c in 0..<channels {
+        for i in 0..<g.kH {
+            let ih = ih0 &+ i &* g.dH
+            for j in 0..<g.kW {
+                let iw = iw0 &+ j &* g.dW
+                if ih >= 0 && ih < g.inH && iw >= 0 && iw < g.inW {
+                    let v = V(broadcast: x[c &* inPlane &+ ih &* g.inW &+ iw])
+                    a0 = a0.fma(v, V(load: wp))
+                    if F.count > 1 { a1 = a1.fma(v, V(load: wp + L)) }
+                }
+                wp += wStep
+            }
+        }
+    }
+    if act { a0 = ep.activate(a0); a1 = ep.activate(a1) }
+    let out = y + ((c0 / L) &* plane &+ oh &* g.outW &+ ow) &* L
+    a0.store(out)
+    if F.count > 1 { a1.store(out + plane &* L) }
+}
+
+/// One output row of ``conv_directBlocked_f32(_:_:channels:taps:w:m:panels:rows:y:epilogue:vector:)``
+/// for one panel (`lo ..< hi`: the columns whose taps are inside the input horizontally).
+@_alwaysEmitIntoClient @inline(__always)
+public func conv_directRow_f32<V: KernelVector, F: PointwiseVectors>(
+    _ x: UnsafePointer<Float>, _ g: ConvWindow, channels: Int, taps: UnsafePointer<Int>, k: Int, lo: Int, hi: Int, oh: Int,
+    w wp: UnsafePointer<Float>, c0: Int, y: UnsafeMutablePointer<Float>, epilogue: Epilogue, act: Bool, vector: V.Type, vectors: F.Type
+) {
+    let plane = g.outH &* g.outW
+    let deferred = !act
+    let ih0 = oh &* g.sH &- g.padT
+    let inside = ih0 >= 0 && ih0 &+ (g.kH &- 1) &* g.dH < g.inH
+    let p = oh &* g.outW
+    if !inside {
+        for ow in 0..<g.outW {
+            conv_directPixel_f32(x, g, channels: channels, oh: oh, ow: ow, w: wp, c0: c0, plane: plane, y: y, epilogue: epilogue,
+                                 act: !deferred, vector: V.self, vectors: F.self)
+        }
+        return
+    }
+    for ow in 0..<lo {
+        conv_directPixel_f32(x, g, channels: channels, oh: oh, ow: ow, w: wp, c0: c0, plane: plane, y: y, epilogue: epilogue,
+                             act: !deferred, vector: V.self, vectors: F.self)
+    }
+    let base = x + (ih0 &* g.inW &- g.padL)
+    var ow = lo
+    while ow &+ 6 <= hi {
+        conv_directTile_f32(base + ow &* g.sW, taps: taps, k: k, stride: g.sW, w: wp, p0: p &+ ow, c0: c0, plane: plane, y: y,
+                            epilogue: epilogue, act: !deferred, vector: V.self, rows: GemmMicroRows6.self, vectors: F.self)
+        ow &+= 6
+    }
+    if ow &+ 4 <= hi {
+        conv_directTile_f32(base + ow &* g.sW, taps: taps, k: k, stride: g.sW, w: wp, p0: p &+ ow, c0: c0, plane: plane, y: y,
+                            epilogue: epilogue, act: !deferred, vector: V.self, rows: GemmMicroRows4.self, vectors: F.self)
+        ow &+= 4
+    }
+    while ow < hi {
+        conv_directTile_f32(base + ow &* g.sW, taps: taps, k: k, stride: g.sW, w: wp, p0: p &+ ow, c0: c0, plane: plane, y: y,
+                            epilogue: epilogue, act: !deferred, vector: V.self, rows: GemmMicroRows1.self, vectors: F.self)
+        ow &+= 1
+    }
+    for ow in max(hi, lo)..<g.outW {
+        conv_directPixel_f32(x, g, channels: channels, oh: oh, ow: ow, w: wp, c0: c0, plane: plane, y: y, epilogue: epilogue,
+                             act: !deferred, vector: V.self, vectors: F.self)
+    }
+}
+
+/// A direct convolution of one image (few input channels: a stem) into the blocked layout, output
+/// rows `rows`, channel panels `panels` (of `2·L`): six pixels of a row at a time where every tap
+/// is inside the input, border pixels one by one with the taps outside skipped (zero padding).
+/// - Parameters:
+///   - x: The image's plain input `[C, inH, inW]`.
+///   - w: ``pointwise_packWeights_f32(_:m:k:lanes:into:)``'s panels of `W` as `[M × C·kH·kW]`.
+///   - taps: `C·kH·kW` offsets, `c·inH·inW + i·dH·inW + j·dW` in the weights' order.
+///   - y: The image's blocked output; the epilogue's bias has `m` values (no residual).
+@_alwaysEmitIntoClient @inline(__always)
+public func conv_directBlocked_f32<V: KernelVector>(_ x: UnsafePointer<Float>, _ g: ConvWindow, channels: Int, taps: UnsafePointer<Int>,
+                                                   w: UnsafePointer<Float>, m: Int, panels: Range<Int>, rows: Range<Int>,
+                                                   y: UnsafeMutablePointer<Float>, epilogue: Epilogue, vector: V.Type) {
+    let L = V.lanes
+    let k = channels &* g.kH &* g.kW
+    let plane = g.outH &* g.outW
+    let deferred = epilogue.hasCostlyActivation
+    // Output columns whose taps are all inside the input horizontally.
+    var lo = 0
+    while lo < g.outW && lo &* g.sW &- g.padL < 0 { lo &+= 1 }
+    var hi = g.outW
+    while hi > lo && (hi &- 1) &* g.sW &- g.padL &+ (g.kW &- 1) &* g.dW >= g.inW { hi &-= 1 }
+    for panel in panels {
+        let c0 = panel &* 2 &* L
+        let wp = w + c0 &* k
+        let two = m &- c0 >= 2 &* L
+        for oh in rows {
+            if two {
+                conv_directRow_f32(x, g, channels: channels, taps: taps, k: k, lo: lo, hi: hi, oh: oh, w: wp, c0: c0, y: y,
+                                   epilogue: epilogue, act: !deferred, vector: V.self, vectors: PointwiseVectors2.self)
+            } else {
+                conv_directRow_f32(x, g, channels: channels, taps: taps, k: k, lo: lo, hi: hi, oh: oh, w: wp, c0: c0, y: y,
+                                   epilogue: epilogue, act: !deferred, vector: V.self, vectors: PointwiseVectors1.self)
+            }
+        }
+        if deferred {
+            for f in 0..<(two ? 2 : 1) {
+                epilogue.activateInPlace(y + ((c0 / L &+ f) &* plane &+ rows.lowerBound &* g.outW) &* L,
+                                         count: rows.count &* g.outW &* L, vector: V.self)
+            }
+        }
     }
 }

@@ -48,11 +48,20 @@ final class BlockedLayoutTests: XCTestCase {
                 (1, 5, 3, 5, L), (2, 2 * L, 7, 7, 3 * L), (1, L, 2, 5, 2 * L), (1, 3 * L, 14, 14, 2 * L), (1, 17, 1, 1, L), (1, 2 * L, 1, 9, 4 * L),
             ]
             for (i, t) in pointwise.enumerated() {
-                for inputBlocked in [false, true] where !inputBlocked || t.c % L == 0 {
-                    let activation: FusedActivation = [.none, .relu, .clip(min: -0.3, max: 0.8), .silu, .hardSwish][(i + (inputBlocked ? 2 : 0)) % 5]
+                for (inputBlocked, outputBlocked) in [(false, true), (true, true), (true, false)] where !inputBlocked || t.c % L == 0 {
+                    let activation: FusedActivation = [.none, .relu, .clip(min: -0.3, max: 0.8), .silu, .hardSwish][(i + (inputBlocked ? 2 : 0) + (outputBlocked ? 0 : 1)) % 5]
                     try checkConv(label, table, n: t.n, c: t.c, h: t.h, w: t.w, m: t.m, k: 1, stride: 1, pad: 0, group: 1,
-                                  activation: activation, residual: i % 2 == 0, input: inputBlocked, output: true, rng: &r)
+                                  activation: activation, residual: i % 2 == 0, input: inputBlocked, output: outputBlocked, rng: &r)
                 }
+            }
+            // Stems: the direct kernel (plain input, blocked output), border pixels one by one.
+            let stems: [(n: Int, c: Int, h: Int, w: Int, m: Int, k: Int, stride: Int, pad: Int)] = [
+                (1, 3, 17, 23, 2 * L, 3, 2, 1), (2, 3, 12, 13, L, 3, 2, 0), (1, 2, 9, 15, 3 * L, 5, 1, 2), (1, 3, 4, 3, 2 * L, 3, 1, 1),
+            ]
+            for (i, t) in stems.enumerated() {
+                let activation: FusedActivation = [.relu, .hardSwish, .silu, .none][i % 4]
+                try checkConv(label, table, n: t.n, c: t.c, h: t.h, w: t.w, m: t.m, k: t.k, stride: t.stride, pad: t.pad, group: 1,
+                              activation: activation, residual: false, input: false, output: true, rng: &r)
             }
             let depthwise: [(n: Int, h: Int, w: Int, k: Int, stride: Int)] = [(1, 12, 17, 3, 1), (2, 9, 9, 3, 2), (1, 7, 7, 5, 1), (1, 14, 30, 5, 2), (1, 40, 37, 3, 1)]
             for (i, t) in depthwise.enumerated() {
@@ -81,7 +90,7 @@ final class BlockedLayoutTests: XCTestCase {
         let values: [String: AttributeValue] = ["group": .int(group), "strides": .ints(strides), "pads": .ints(pads)]
         var conv = try Conv(attributes: Attributes(op: "Conv", node: "c", values)).fused(with: activation) as! Conv
         let what = "\(label) N\(n) C\(c) \(h)×\(w) M\(m) k\(k) s\(stride) g\(group) \(activation) residual \(withResidual) in \(input ? "blocked" : "plain") out \(output ? "blocked" : "plain")"
-        XCTAssertEqual(conv.blockedKind(weight: wt, bias: bias, hasBias: true, lanes: L), k == 1 ? .pointwise : .depthwise, what)
+        XCTAssertEqual(conv.blockedKind(weight: wt, bias: bias, hasBias: true, lanes: L), k == 1 ? .pointwise : group == 1 ? .direct : .depthwise, what)
         conv.blockedInput = input
         conv.blockedOutput = output
         let planned = try PlannedConv(conv, weight: wt, bias: bias, kernels: table, node: "c")
@@ -132,6 +141,12 @@ final class BlockedLayoutTests: XCTestCase {
                         assertClose(y, expected, .exact, "\(label) \(kind) \(name) blocked operand first \(xFirst)")
                     }
                 }
+                // The plan's blocked operand is one pixel per plane (stored as plain) and the other
+                // a plain map: the result is still delivered blocked.
+                let gate = r.tensor([2, 3 * L, 1, 1])
+                let mixed = BlockedBinary(base: base, kind: kind, inputBlocked: (true, false), outputBlocked: true, kernels: table)
+                assertClose(try plain(try mixed.output([gate, x], context: context), lanes: L), try base.output([gate, x], context: context),
+                            .exact, "\(label) \(kind) one-pixel blocked operand")
                 // A blocked operand into a plain output (a reader that does not take the layout).
                 let v = r.tensor([1, 3 * L, 1, 1])
                 let op = BlockedBinary(base: base, kind: kind, inputBlocked: (true, false), outputBlocked: false, kernels: table)
@@ -159,9 +174,6 @@ final class BlockedLayoutTests: XCTestCase {
                      ("w4", g.tensor([e, se, 1, 1], scale: 0.3)), ("b4", g.tensor([e])),
                      ("w5", g.tensor([c, e, 1, 1], scale: 0.3)), ("b5", g.tensor([c])),
                      ("w6", g.tensor([e, c, 1, 1], scale: 0.3)), ("b6", g.tensor([e]))]
-        func node(_ name: String, _ op: String, _ ins: [String], _ out: String, _ attrs: [String: AttributeValue] = [:]) -> NodeDef {
-            NodeDef(name: name, op: op, inputs: ins, outputs: [out], attributes: Attributes(op: op, node: name, attrs))
-        }
         w.nodes = [
             node("stem", "Conv", ["x", "w0", "b0"], "s0"), node("stem_relu", "Relu", ["s0"], "s"),
             node("expand", "Conv", ["s", "w1", "b1"], "e0"), node("expand_act", "HardSwish", ["e0"], "e"),
@@ -173,31 +185,74 @@ final class BlockedLayoutTests: XCTestCase {
             node("head", "Conv", ["t", "w6", "b6"], "head"), node("pool", "GlobalAveragePool", ["head"], "h1"),
             node("tail", "Conv", ["t", "w6", "b6"], "u"), node("tail_pool", "GlobalAveragePool", ["u"], "pooled"),
         ]
-        let artifact = try Artifact(bytes: w.encode())
         let input = g.tensor([2, c, 9, 11])
+        try forEachPlan(w) { model, reference, what in
+            let isa = what
+            let convs = model.plan.steps.compactMap { $0.op as? PlannedConv }
+            let writes = convs.filter(\.outputBlocked).count, reads = convs.filter(\.inputBlocked).count
+            // stem, expand, dw, project, tail write blocked (head is a graph output; the squeeze
+            // convolutions' values are one pixel per plane, never blocked); expand, dw, project,
+            // head and tail read it.
+            XCTAssertGreaterThanOrEqual(writes, 5, "\(isa): \(model.plan.steps.map { "\($0.node) \(type(of: $0.op))" })")
+            XCTAssertGreaterThanOrEqual(reads, 4, "\(isa)")
+            XCTAssertTrue(model.plan.steps.contains { $0.op is BlockedBinary }, "\(isa): the SE scale reads the blocked map")
+            XCTAssertTrue(model.plan.steps.contains { $0.op is BlockedGlobalPool }, "\(isa): the pools read the blocked map")
+            let expected = try reference.predict(["x": input])
+            let got = try model.predict(["x": input])
+            for name in ["pooled", "head"] {
+                assertClose(try XCTUnwrap(got[name]), try XCTUnwrap(expected[name]), .gemm, "\(isa) output \(name)")
+            }
+        }
+    }
+}
+
+extension BlockedLayoutTests {
+    /// A RegNetY-style block: the map the squeeze-and-excitation gate scales comes from a
+    /// convolution without a blocked kernel (plain), the gate from a 1×1 convolution with a fused
+    /// sigmoid (one pixel per plane), and the project convolution could read a blocked product.
+    /// The one-pixel gate must not make the product "blocked" while it is stored plain: the outputs
+    /// equal the all-plain plan on every variant. Tolerance `.gemm`.
+    func testPlanWithAOnePixelGateMatchesPlain() throws {
+        var g = SeededGenerator(seed: 80)
+        let c = 32, se = 16
+        var w = ArtifactWriter()
+        w.inputs = [ValueInfo(name: "x", dtype: .float32, shape: [.symbol("N"), .fixed(c), .fixed(7), .fixed(9)])]
+        w.outputs = [ValueInfo(name: "y", dtype: .float32, shape: [.symbol("N"), .fixed(c), .fixed(7), .fixed(9)])]
+        w.tensors = [("wb", g.tensor([c, c, 3, 3], scale: 0.2)), ("bb", g.tensor([c])),
+                     ("w1", g.tensor([se, c, 1, 1], scale: 0.3)), ("b1", g.tensor([se])),
+                     ("w2", g.tensor([c, se, 1, 1], scale: 0.3)), ("b2", g.tensor([c])),
+                     ("wc", g.tensor([c, c, 1, 1], scale: 0.3)), ("bc", g.tensor([c])),
+                     ("wh", g.tensor([c, c, 1, 1], scale: 0.3)), ("bh", g.tensor([c]))]
+        w.nodes = [
+            node("b", "Conv", ["x", "wb", "bb"], "b0", ["pads": .ints([1, 1, 1, 1])]), node("b_relu", "Relu", ["b0"], "b"),
+            node("pool", "GlobalAveragePool", ["b"], "q"), node("fc1", "Conv", ["q", "w1", "b1"], "q1"), node("fc1_relu", "Relu", ["q1"], "q2"),
+            node("fc2", "Conv", ["q2", "w2", "b2"], "q3"), node("gate", "Sigmoid", ["q3"], "q4"), node("scale", "Mul", ["q4", "b"], "z"),
+            node("c", "Conv", ["z", "wc", "bc"], "p"), node("residual", "Add", ["p", "x"], "t"), node("t_relu", "Relu", ["t"], "u"),
+            node("head", "Conv", ["u", "wh", "bh"], "y"),
+        ]
+        try forEachPlan(w) { model, reference, what in
+            let input = g.tensor([2, c, 7, 9])
+            assertClose(try XCTUnwrap(model.predict(["x": input])["y"]), try XCTUnwrap(reference.predict(["x": input])["y"]), .gemm, what)
+        }
+    }
+
+    /// `body(blocked, allPlain, label)` for the model `w` on every variant, 1 and 2 threads.
+    func forEachPlan(_ w: ArtifactWriter, _ body: (Model, Model, String) throws -> Void) throws {
+        let artifact = try Artifact(bytes: w.encode())
         for isa in KernelDispatch.supported {
             for threads in [1, 2] {
                 var options = Model.Options(threads: threads, isa: isa)
                 let model = try Model(artifact: artifact, options: options)
                 options.blockedLayouts = false
-                let reference = try Model(artifact: artifact, options: options)
-                let convs = model.plan.steps.compactMap { $0.op as? PlannedConv }
-                let writes = convs.filter(\.outputBlocked).count, reads = convs.filter(\.inputBlocked).count
-                // stem, expand, dw, project, tail write blocked (head is a graph output; the
-                // squeeze convolutions' maps are one pixel, planned but the blocked kernels see
-                // one-pixel planes); expand, dw, head, tail and project's residual read it.
-                XCTAssertGreaterThanOrEqual(writes, 5, "\(isa): \(model.plan.steps.map { "\($0.node) \(type(of: $0.op))" })")
-                XCTAssertGreaterThanOrEqual(reads, 4, "\(isa)")
-                XCTAssertTrue(model.plan.steps.contains { $0.op is BlockedBinary }, "\(isa): the SE scale reads the blocked map")
-                XCTAssertTrue(model.plan.steps.contains { $0.op is BlockedGlobalPool }, "\(isa): the pools read the blocked map")
-                let expected = try reference.predict(["x": input])
-                let got = try model.predict(["x": input])
-                for name in ["pooled", "head"] {
-                    assertClose(try XCTUnwrap(got[name]), try XCTUnwrap(expected[name]), .gemm, "\(isa) threads \(threads) output \(name)")
-                }
+                try body(model, try Model(artifact: artifact, options: options), "\(isa) threads \(threads)")
             }
         }
     }
+}
+
+/// A node with one output.
+private func node(_ name: String, _ op: String, _ ins: [String], _ out: String, _ attrs: [String: AttributeValue] = [:]) -> NodeDef {
+    NodeDef(name: name, op: op, inputs: ins, outputs: [out], attributes: Attributes(op: op, node: name, attrs))
 }
 
 private extension SeededGenerator {

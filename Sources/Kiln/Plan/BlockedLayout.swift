@@ -130,8 +130,11 @@ struct BlockedBinary: SingleOutputOperator {
         let fa = BlockedLayout.differsFromPlain(a, flagged: inputBlocked.0)
         let fb = BlockedLayout.differsFromPlain(b, flagged: inputBlocked.1)
         if !fa && !fb {
-            // Both stored as plain (one-pixel planes): so is the result, whichever layout it has.
-            return try base.output(inputs, context: context)
+            // Both stored as plain (one-pixel planes, or the plan's blocked operand is one pixel
+            // here): the result too, converted when the plan wants it blocked and it is not one pixel.
+            let r = try base.output(inputs, context: context)
+            return outputBlocked && BlockedLayout.differsFromPlain(r, flagged: true)
+                ? try BlockedLayout.toBlocked(r, lanes: kernels.lanes, op: base.opType, context: context) : r
         }
         if outputBlocked {
             if fa && fb && a.shape == b.shape { return try base.output(inputs, context: context) }

@@ -195,10 +195,23 @@ final class ExecutionPlan: Sendable {
             let hasBias = s.node.inputs.count > 2 && !s.node.inputs[2].isEmpty
             if let kind = c.blockedKind(weight: constant(1), bias: constant(2), hasBias: hasBias, lanes: kernels.lanes) { kinds[i] = kind }
         }
+        // Values of one pixel per plane (a global pool, and what convolutions and elementwise ops
+        // make of it: a squeeze-and-excitation gate) are stored alike in both layouts: never
+        // candidates, so an op reading one and a plain map does not take it for a blocked operand.
+        var onePixel = Set<Int>()
+        for (i, s) in steps.enumerated() {
+            let variable = zip(s.inputs, s.node.inputs).filter { $0.0 >= 0 && graph.constants[$0.1] == nil }.map(\.0)
+            let fromPool = s.op is GlobalAveragePool || s.op is GlobalMaxPool
+            let keepsPixels = kinds[i] == .pointwise || s.op is Relu || s.op is Sigmoid || s.op is HardSigmoid || s.op is Clip
+                || s.op is HardSwish || arithmetic(s.op) != nil
+            if fromPool || (keepsPixels && !variable.isEmpty && variable.allSatisfy { onePixel.contains($0) }) {
+                for o in s.outputs where o >= 0 { onePixel.insert(o) }
+            }
+        }
         var blocked = Set<Int>()
         var convWrites = false
         for (i, s) in steps.enumerated() {
-            guard let o = s.outputs.first, o >= 0, !graphOutputs.contains(o) else { continue }
+            guard let o = s.outputs.first, o >= 0, !graphOutputs.contains(o), !onePixel.contains(o) else { continue }
             if kinds[i] != nil {
                 blocked.insert(o)
                 convWrites = true
@@ -210,7 +223,7 @@ final class ExecutionPlan: Sendable {
             for (j, slot) in s.inputs.enumerated() where blocked.contains(slot) {
                 let reads: Bool
                 switch s.op {
-                case is Conv: reads = kinds[i] != nil && (j == 0 || j == 3)
+                case is Conv: reads = kinds[i]?.readsBlocked == true && (j == 0 || j == 3)
                 case is GlobalAveragePool, is GlobalMaxPool: reads = j == 0
                 default: reads = arithmetic(s.op) != nil && s.inputs.count == 2
                 }

@@ -31,7 +31,16 @@ struct Conv: FusableOperator, PreparableOperator {
         case pointwise
         /// 2-D depthwise, one output per input channel (the channel-blocked depthwise kernel).
         case depthwise
+        /// 2-D ungrouped with at most ``Conv/directTapLimit`` taps (`C·kH·kW`: a stem on the
+        /// image's channels): a direct kernel that writes the blocked layout from a plain input.
+        case direct
+
+        /// Whether the kind reads a blocked input (the direct kernel reads the plain image).
+        var readsBlocked: Bool { self != .direct }
     }
+
+    /// Most taps (`C·kH·kW`) for the direct blocked kernel.
+    static let directTapLimit = 64
 
     /// Which blocked kind this convolution is when it will be prepared (constant `W`, constant or
     /// no bias) for a variant of `lanes` lanes: `nil` when it is neither, or its output channels
@@ -45,6 +54,7 @@ struct Conv: FusableOperator, PreparableOperator {
         if cg == 1 && m == group && PlannedConv.depthwiseBlockedEnabled { return .depthwise }
         let unit = (window.strides ?? [1, 1]).allSatisfy { $0 == 1 } && (window.pads ?? []).allSatisfy { $0 == 0 }
         if group == 1 && w.shape[2] == 1 && w.shape[3] == 1 && unit { return .pointwise }
+        if group == 1 && cg &* w.shape[2] &* w.shape[3] <= Self.directTapLimit { return .direct }
         return nil
     }
 

@@ -128,9 +128,10 @@ struct PlannedConv: SingleOutputOperator {
         if (conv.blockedInput || conv.blockedOutput) && blockedKind == nil {
             throw KilnError.invalidArgument(op: Self.opType, node: node, reason: "the plan chose a channel-blocked layout for a convolution without a blocked kernel (W \(w.shape))")
         }
-        if blockedKind == .pointwise && (conv.blockedInput || conv.blockedOutput) {
-            var packed = try PreparedWeightMemory.floats(pointwisePackedCount(m: m, k: cg, lanes: kernels.lanes))
-            pointwise_packWeights_f32(w.pointer(Float.self), m: m, k: cg, lanes: kernels.lanes, into: packed.mutablePointer(Float.self))
+        if (blockedKind == .pointwise && (conv.blockedInput || conv.blockedOutput)) || (blockedKind == .direct && conv.blockedOutput) {
+            let k = cg &* area
+            var packed = try PreparedWeightMemory.floats(pointwisePackedCount(m: m, k: k, lanes: kernels.lanes))
+            pointwise_packWeights_f32(w.pointer(Float.self), m: m, k: k, lanes: kernels.lanes, into: packed.mutablePointer(Float.self))
             pointwiseWeights = packed
             packedA = nil
             packedPerGroup = 0
@@ -196,8 +197,18 @@ struct PlannedConv: SingleOutputOperator {
     private func blockedOutput(_ inputs: [Tensor?], context: ExecutionContext) throws -> Tensor {
         let x = try input(inputs, 0, "X", context: context)
         try require(x, .float32, "X", context: context)
-        let (g, outShape) = try context.memoized(x.shape) {
-            try conv.geometry(input: x.shape, weight: weightShape, bias: bias?.shape, node: context.node)
+        // Kept from the last inference with this input shape, with the direct kernel's tap offsets.
+        let (g, outShape, taps) = try context.memoized(x.shape) { () -> (Conv2DGeometry, [Int], [Int]) in
+            let (g, shape) = try conv.geometry(input: x.shape, weight: weightShape, bias: bias?.shape, node: context.node)
+            var taps: [Int] = []
+            if blockedKind == .direct {
+                for c in 0..<g.inChannels {
+                    for i in 0..<g.kernelH {
+                        for j in 0..<g.kernelW { taps.append(c &* g.inPlane &+ i &* g.dilationH &* g.inWidth &+ j &* g.dilationW) }
+                    }
+                }
+            }
+            return (g, shape, taps)
         }
         let residual = inputs.count > 3 ? inputs[3] : nil
         if let r = residual, r.dtype != .float32 || r.shape != outShape {
@@ -213,6 +224,10 @@ struct PlannedConv: SingleOutputOperator {
             runDepthwiseBlocked(g, filters: filters.pointer(Float.self), x: x.pointer(Float.self), y: yp, epilogue: epilogue,
                                 layout: DepthwiseLayout(inputBlocked: inputBlocked, outputBlocked: outputBlocked), context: context)
             withExtendedLifetime(filters) {}
+        } else if let w = pointwiseWeights, blockedKind == .direct, !inputBlocked, residual == nil {
+            epilogue.bias = bias?.pointer(Float.self)
+            runDirectBlocked(g, taps: taps, w: w.pointer(Float.self), x: x.pointer(Float.self), y: yp, epilogue: epilogue, context: context)
+            withExtendedLifetime((w, bias)) {}
         } else if let w = pointwiseWeights, g.isPointwise {
             epilogue.bias = bias?.pointer(Float.self)
             runPointwiseBlocked(g, w: w.pointer(Float.self), x: x.pointer(Float.self), y: yp, epilogue: epilogue, context: context)
@@ -223,6 +238,38 @@ struct PlannedConv: SingleOutputOperator {
         }
         withExtendedLifetime((x, residual)) {}
         return y
+    }
+
+    /// A direct convolution (a stem) into the blocked layout: work units of (image, channel panel,
+    /// band of output rows). `taps`: the input offset of each of the `C·kH·kW` taps.
+    private func runDirectBlocked(_ g: Conv2DGeometry, taps: [Int], w: UnsafePointer<Float>, x: UnsafePointer<Float>,
+                                  y: UnsafeMutablePointer<Float>, epilogue: Epilogue, context: ExecutionContext) {
+        let lanes = kernels.lanes, m = g.outChannels
+        let window = ConvWindow(inH: g.inHeight, inW: g.inWidth, outH: g.outHeight, outW: g.outWidth,
+                                kH: g.kernelH, kW: g.kernelW, sH: g.strideH, sW: g.strideW,
+                                dH: g.dilationH, dW: g.dilationW, padT: g.padTop, padL: g.padLeft)
+        let panels = (m &+ 2 &* lanes &- 1) / (2 &* lanes)
+        let threads = g.batch &* m &* g.outPlane &* taps.count >= 1 << 16 ? context.threads : 1
+        let bands = threads > 1 ? min(g.outHeight, 4 &* threads) : 1
+        struct Args {
+            var kernels: KernelTable, e: Epilogue, window: ConvWindow, x: UnsafePointer<Float>, w: UnsafePointer<Float>
+            var y: UnsafeMutablePointer<Float>, taps: UnsafePointer<Int>, channels: Int, m: Int, panels: Int, bands: Int
+            var inImage: Int, outImage: Int
+        }
+        taps.withUnsafeBufferPointer { t in
+            let args = Args(kernels: kernels, e: epilogue, window: window, x: x, w: w, y: y, taps: t.baseAddress!, channels: g.inChannels,
+                            m: m, panels: panels, bands: bands, inImage: g.inChannels &* g.inPlane, outImage: m &* g.outPlane)
+            ExecutionContext(threads: threads, pool: context.pool).parallelFor(g.batch &* panels &* bands, with: args) { raw, u0, u1 in
+                let a = raw.load(as: Args.self)
+                for u in u0..<u1 {
+                    let band = u % a.bands, rest = u / a.bands
+                    let panel = rest % a.panels, n = rest / a.panels
+                    let r0 = band &* a.window.outH / a.bands, r1 = (band &+ 1) &* a.window.outH / a.bands
+                    a.kernels.directBlocked(a.x + n &* a.inImage, a.window, a.channels, a.taps, a.w, a.m, panel..<(panel &+ 1),
+                                            r0..<r1, a.y + n &* a.outImage, a.e)
+                }
+            }
+        }
     }
 
     /// A 1×1 convolution into the blocked layout: work units of (image, pixel range, panel range).
