@@ -278,11 +278,13 @@ struct PlannedConv: SingleOutputOperator {
         let lanes = kernels.lanes, m = g.outChannels, k = g.inChannels, plane = g.outPlane
         let panels = (m &+ 2 &* lanes &- 1) / (2 &* lanes)
         let threads = g.batch &* m &* k &* plane >= 1 << 16 ? context.threads : 1
-        // About four units per thread: pixel ranges of whole 6-pixel tiles, and when a map has too
-        // few of them (7×7), the panels split as well.
+        // About four units per thread. A map whose input fits in L2 (the 7×7 and 14×14 stages,
+        // where the weights are the larger operand) is split by output-channel panels only, so each
+        // panel's weights stream once; a larger map by pixel ranges of whole 6-pixel tiles.
         let tiles = (plane &+ 5) / 6
-        let pixelParts = max(1, min(tiles, 4 &* threads))
-        let panelParts = threads > 1 && pixelParts < 4 &* threads ? min(panels, (4 &* threads &+ pixelParts &- 1) / pixelParts) : 1
+        let byPanels = k &* plane <= 65_536
+        let pixelParts = threads == 1 || byPanels ? 1 : max(1, min(tiles, 4 &* threads))
+        let panelParts = threads == 1 ? 1 : byPanels ? min(panels, 4 &* threads) : 1
         struct Args {
             var kernels: KernelTable, e: Epilogue, x: UnsafePointer<Float>, w: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>
             var blocked: Bool, outBlocked: Bool, m: Int, k: Int, plane: Int, panels: Int, tiles: Int, pixelParts: Int, panelParts: Int
