@@ -31,13 +31,14 @@ deps:
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
-# SwiftPM does not recompile the ISA variant modules when only the body of a kernel in KilnKernels
+# SwiftPM does not recompile the kernel-table modules (portable and ISA variants) when only the body
+# of a kernel in KilnKernels
 # changes (the bodies are @_alwaysEmitIntoClient: each variant module compiles its own copy), so an
 # incremental build would keep running the old kernels. Touch the variants whenever a kernel changed.
 KERNEL_STAMP := .build/.kernels-stamp
 $(KERNEL_STAMP): $(wildcard Sources/KilnKernels/*.swift)
 	@mkdir -p .build
-	@touch Sources/KilnKernelsBaseline/Kernels.swift Sources/KilnKernelsAVX2/Kernels.swift Sources/KilnKernelsAVX512/Kernels.swift
+	@touch Sources/KilnKernelsPortable/Kernels.swift Sources/KilnKernelsBaseline/Kernels.swift Sources/KilnKernelsAVX2/Kernels.swift Sources/KilnKernelsAVX512/Kernels.swift
 	@touch $@
 
 build: deps $(KERNEL_STAMP)

@@ -1,16 +1,18 @@
 // swift-tools-version: 6.2
 // Kiln: a pure-Swift tensor runtime for CPU inference.
 //
-// Tools version 6.2: from 6.2 on, SwiftPM accepts a versioned dependency whose targets carry unsafe
-// flags (6.0 refuses it). Kiln needs them for exactly one thing: each ISA variant of its kernels is
-// a small module built for its own CPU (`-target-cpu`), entered only after a CPUID check at run time
-// (Sources/Kiln/Kernels/Dispatch.swift). No other target sets a CPU, so the library runs on any x86-64.
+// No target of a library product sets compiler flags. The one place with flags is the CPU-specific
+// kernels of Kiln's own programs and tests (KilnNativeKernels): small modules built with
+// `-target-cpu`, entered only after a CPUID check at run time (Sources/Kiln/Kernels/Dispatch.swift).
+// An application that wants them builds the same modules itself (Examples/Consumer).
 import PackageDescription
 
 let package = Package(
     name: "Kiln",
     products: [
-        .library(name: "Kiln", targets: ["Kiln"]),
+        // The runtime. Its targets set no compiler flags; CPU-specific kernels are the application's
+        // (KernelDispatch.install). KilnKernels is listed so an application can instantiate them.
+        .library(name: "Kiln", targets: ["Kiln", "KilnKernels"]),
         // Image decoding and torchvision-exact preprocessing; a separate product so users who
         // already have pixels need not link libjpeg/libpng.
         .library(name: "KilnImage", targets: ["KilnImage"]),
@@ -49,21 +51,32 @@ let package = Package(
         ),
         // CPUID / XGETBV for the kernel dispatch.
         .target(name: "CKilnCPU", path: "Sources/CKilnCPU"),
-        // Kernel bodies, generic over the vector type and emitted into each variant module (never
-        // compiled on their own): one source for every ISA.
+        // Kernel bodies, generic over the vector type and emitted into each module that instantiates
+        // them (never compiled on their own): one source for every ISA.
         .target(name: "KilnKernels", path: "Sources/KilnKernels"),
-        // The variants. `-O` also in debug builds: the kernels are the tests' hot loops.
+        // The library's own table: the bodies with 4-lane vectors, no CPU target, no flags.
+        .target(name: "KilnKernelsPortable", dependencies: ["KilnKernels"], path: "Sources/KilnKernelsPortable"),
+        .target(
+            name: "Kiln",
+            dependencies: ["CBLAS", "CKilnCPU", "CKilnCrypto", "KilnKernels", "KilnKernelsPortable"],
+            path: "Sources/Kiln"
+        ),
+        // The CPU-specific variants of Kiln's own programs and tests. They are in no library product:
+        // `-target-cpu` has no safe SwiftPM setting, and the CPU target is the application's choice,
+        // not the library's. Each module is entered only after Kiln's CPUID check
+        // (Sources/Kiln/Kernels/Dispatch.swift); `-O` also in debug builds, since the kernels are the
+        // tests' hot loops. An application builds the same three modules in its own package
+        // (Examples/Consumer) and hands them to `KernelDispatch.install`.
         .target(name: "KilnKernelsBaseline", dependencies: ["KilnKernels"], path: "Sources/KilnKernelsBaseline",
                 swiftSettings: [.unsafeFlags(["-O"])]),
         .target(name: "KilnKernelsAVX2", dependencies: ["KilnKernels"], path: "Sources/KilnKernelsAVX2",
                 swiftSettings: [.unsafeFlags(["-O", "-target-cpu", "haswell"])]),
         .target(name: "KilnKernelsAVX512", dependencies: ["KilnKernels"], path: "Sources/KilnKernelsAVX512",
                 swiftSettings: [.unsafeFlags(["-O", "-target-cpu", "skylake-avx512"])]),
-        .target(
-            name: "Kiln",
-            dependencies: ["CBLAS", "CKilnCPU", "CKilnCrypto", "KilnKernels", "KilnKernelsBaseline", "KilnKernelsAVX2", "KilnKernelsAVX512"],
-            path: "Sources/Kiln"
-        ),
+        // Linking this is enough: Kiln's dispatch finds its variants through a weak C symbol.
+        .target(name: "KilnNativeKernels",
+                dependencies: ["KilnKernels", "KilnKernelsBaseline", "KilnKernelsAVX2", "KilnKernelsAVX512"],
+                path: "Sources/KilnNativeKernels"),
         // libjpeg-turbo and libpng behind a C shim that turns their longjmp errors into status
         // codes (Debian/Ubuntu: libjpeg62-turbo-dev, libpng-dev).
         .target(
@@ -79,13 +92,13 @@ let package = Package(
         // The `kiln` command: inspect, run, verify.
         .executableTarget(
             name: "KilnCLI",
-            dependencies: ["Kiln", "KilnImage", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Kiln", "KilnImage", "KilnNativeKernels", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/KilnCLI"
         ),
         // Latency and throughput of a model (Benchmarks/README.md, docs/benchmarks.md).
         .executableTarget(
             name: "KilnBench",
-            dependencies: ["Kiln", "CBLAS", "CAllocCount", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Kiln", "KilnNativeKernels", "CBLAS", "CAllocCount", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/KilnBench"
         ),
         // The heap-allocation counter of kiln-bench and of KilnTests (interposes malloc in those
@@ -100,13 +113,13 @@ let package = Package(
         .testTarget(
             name: "KilnTests",
             // CAllocCount: AllocationTests count the heap allocations of a warm inference.
-            dependencies: ["Kiln", "KilnTestSupport", "KilnCLI", "CAllocCount"],
+            dependencies: ["Kiln", "KilnKernels", "KilnNativeKernels", "KilnTestSupport", "KilnCLI", "CAllocCount"],
             path: "Tests/KilnTests",
             resources: []
         ),
         .testTarget(
             name: "KilnImageTests",
-            dependencies: ["KilnImage", "Kiln"],
+            dependencies: ["KilnImage", "Kiln", "KilnNativeKernels"],
             path: "Tests/KilnImageTests"
         ),
         // The inference service: Hummingbird 2 routes, per-model bounded queues, a worker pool off
@@ -130,7 +143,7 @@ let package = Package(
         .executableTarget(
             name: "KilnServe",
             dependencies: [
-                "KilnServer",
+                "KilnServer", "KilnNativeKernels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -54,3 +54,11 @@ int kiln_cpu_features(void) { return 0; }
 int kiln_cpu_amd_family(void) { return 0; }
 void kiln_cpu_brand(char *out) { memset(out, 0, 49); }
 #endif
+
+/* Defined by KilnNativeKernels when the program links it; a weak reference, so a program without it
+ * links too and gets NULL. */
+extern void *kiln_native_kernel_variants(void) __attribute__((weak));
+
+void *kiln_linked_kernel_variants(void) {
+    return kiln_native_kernel_variants ? kiln_native_kernel_variants() : 0;
+}

@@ -1,5 +1,5 @@
-// The baseline variant: KilnKernels' generic bodies instantiated with `Vec4` and compiled with this
-// module's own CPU target (Package.swift). Only reached after Kiln's CPUID check.
+// The baseline variant of Kiln's own programs: KilnKernels' generic bodies instantiated with `Vec4`,
+// optimized even in debug builds (Package.swift). Part of KilnNativeKernels, not of the library.
 import KilnKernels
 
 /// The baseline kernel table.

@@ -19,6 +19,10 @@ int kiln_cpu_amd_family(void);
 /// The CPU's brand string (e.g. "AMD EPYC 9R14"), NUL-terminated, into `out` (at least 49 bytes).
 void kiln_cpu_brand(char *out);
 
+/// The CPU-specific kernel variants the program linked (KilnNativeKernels' `kiln_native_kernel_variants`,
+/// a retained `KernelVariantsBox`), or NULL when it linked none.
+void *kiln_linked_kernel_variants(void);
+
 /// A spin-wait hint (x86 `pause`): a polling thread yields the core's execution resources to its
 /// SMT sibling, which on a 2-vCPU VM is often the thread doing the work being waited for.
 static inline void kiln_cpu_relax(void) {

@@ -276,8 +276,9 @@ public enum BLASInfo {
         _ = Sgemm.singleThreaded
         let forced = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { " (forced by OPENBLAS_CORETYPE=\($0))" } ?? ""
         var weaker = ""
-        if let core = coreISA, let best = KernelDispatch.supported.last, core < best {
-            weaker = "; weaker than this CPU (\(best.rawValue)): Kiln's own kernels run the convolutions"
+        if let core = coreISA, let best = KernelDispatch.cpuSupported.last, core < best {
+            weaker = "; weaker than this CPU (\(best.rawValue))"
+                + (KernelDispatch.supported.last == best ? ": Kiln's own kernels run the convolutions" : "")
         }
         return "OpenBLAS \(BLASCore.name) kernels\(forced)\(weaker)"
     }
@@ -295,12 +296,17 @@ public enum BLASInfo {
         return nil
     }
 
-    /// Kiln's own kernel variant and the CPU, e.g. `Kiln kernels avx2 on AMD EPYC 7B13`.
+    /// Kiln's own kernel variant and the CPU, e.g. `Kiln kernels avx2 on AMD EPYC 7B13`, and when
+    /// the program installed no CPU-specific kernels, that only the library's portable table runs.
     public static var kernelDescription: String {
         let isa = KernelDispatch.defaultISA
         let why = isa == .avx2 && KernelDispatch.preferredISA == .avx2 && KernelDispatch.supported.contains(.avx512)
             ? "; avx2 preferred: this CPU runs 512-bit instructions as two halves"
                 + (KernelDispatch.table().hasWidePass ? ", avx512 for SiLU/sigmoid passes" : "") : ""
-        return "Kiln kernels \(isa.rawValue) on \(KernelDispatch.cpuName) (supported: \(KernelDispatch.supported.map(\.rawValue).joined(separator: ", "))\(why))"
+        var portable = ""
+        if !KernelDispatch.hasInstalledVariants, let best = KernelDispatch.cpuSupported.last, best > .baseline {
+            portable = "; portable kernels only: this program installed no \(best.rawValue) variant (KernelDispatch.install)"
+        }
+        return "Kiln kernels \(isa.rawValue) on \(KernelDispatch.cpuName) (supported: \(KernelDispatch.supported.map(\.rawValue).joined(separator: ", "))\(why)\(portable))"
     }
 }
