@@ -85,6 +85,15 @@ public func depthwise_blocked_f32<V: KernelVector>(_ g: ConvWindow, x: UnsafePoi
     let t = scratchOut + band &* g.outW &* L
     // A blocked output is written in place: the band's rows of the block are contiguous.
     let o = layout.outputBlocked ? y + rows.lowerBound &* g.outW &* L : scratchOut
+    // A costly activation (SiLU, sigmoid) is applied in a pass over the finished band, not on the
+    // accumulators (see `Epilogue.hasCostlyActivation`).
+    let deferred = epilogue.hasCostlyActivation
+    let act = deferred ? epilogue.withoutActivation : epilogue
+    let pixels = band &* g.outW
+    if layout.inputBlocked && layout.readInPlace && g.dH == 1 && g.dW == 1 && g.sW <= 2
+        && g.kH == g.kW && (g.kH == 3 || g.kH == 5) {
+        depthwise_blockedDirect_f32(g, x: x, filters: filters, rows: rows, out: o, activation: act, vector: V.self)
+    } else {
     // Input band, interleaved: P[r][col][c] = x_c[ih0 + r][col − padL], zero outside the image.
     let ih0 = rows.lowerBound &* g.sH &- g.padT
     let colLo = min(max(g.padL, 0), wp)
@@ -149,13 +158,8 @@ public func depthwise_blocked_f32<V: KernelVector>(_ g: ConvWindow, x: UnsafePoi
     }
     let area = g.kH &* g.kW
     let bias = V(load: filters + area &* L)
-    // A costly activation (SiLU, sigmoid) is applied in a pass over the finished band, not on the
-    // accumulators (see `Epilogue.hasCostlyActivation`).
-    let deferred = epilogue.hasCostlyActivation
-    let act = deferred ? epilogue.withoutActivation : epilogue
     let step = g.sW &* L
     let rowStep = g.sH &* rowFloats
-    let pixels = band &* g.outW
     let base = UnsafePointer(p)
     typealias P = UnsafePointer<Float>
     @inline(__always) func window(_ oh: Int, _ ow: Int) -> P { base + (oh &* rowStep &+ ow &* step) }
@@ -334,6 +338,7 @@ public func depthwise_blocked_f32<V: KernelVector>(_ g: ConvWindow, x: UnsafePoi
     } else {
         compute(g.kH, g.kW, g.dH &* rowFloats, g.dW &* L)
     }
+    }
     if deferred { epilogue.activateInPlace(o, count: pixels &* L, vector: V.self) }
     if layout.outputBlocked { return }
     // Back to the planes, `lanes` pixels at a time through a register transpose: y_c[rows] = O[·][c].
@@ -358,11 +363,78 @@ public func depthwise_blocked_f32<V: KernelVector>(_ g: ConvWindow, x: UnsafePoi
     public var inputBlocked: Bool
     /// Whether the output is channel-blocked.
     public var outputBlocked: Bool
+    /// With a blocked input, whether a 3×3 or 5×5 kernel (dilation 1, horizontal stride ≤ 2) reads
+    /// it in place (``depthwise_blockedDirect_f32(_:x:filters:rows:out:activation:vector:)``)
+    /// rather than copying each band into the zero-bordered scratch. The planner sets it for wide
+    /// maps: on narrow ones the border pixels, computed one tap at a time, cost more than the copy.
+    public var readInPlace: Bool
     /// A layout (both plain by default).
     @_alwaysEmitIntoClient
-    public init(inputBlocked: Bool = false, outputBlocked: Bool = false) {
+    public init(inputBlocked: Bool = false, outputBlocked: Bool = false, readInPlace: Bool = false) {
         self.inputBlocked = inputBlocked
         self.outputBlocked = outputBlocked
+        self.readInPlace = readInPlace
+    }
+}
+
+/// Output rows `rows` of one block of a 3×3 or 5×5 depthwise convolution (dilation 1, horizontal
+/// stride 1 or 2) read straight from its channel-blocked input `x` (`[H·W][lanes]`), without the
+/// zero-bordered copy: the pixels whose window lies inside the image go through
+/// ``depthwise_rows3x3_f32(_:rowStep:band:outW:rowFloats:filters:bias:out:activation:stride:)`` /
+/// ``depthwise_rows5x5_f32(_:rowStep:band:outW:tapRow:filters:bias:out:activation:stride:)`` row by
+/// row, each border pixel sums only its taps inside the image. The same products in the same order
+/// as the padded path (a tap on the zero border adds nothing). Writes `out` (`[rows · outW][lanes]`).
+@_alwaysEmitIntoClient @inline(__always)
+public func depthwise_blockedDirect_f32<V: KernelVector>(_ g: ConvWindow, x: UnsafePointer<Float>, filters: UnsafePointer<Float>,
+                                                         rows: Range<Int>, out o: UnsafeMutablePointer<Float>,
+                                                         activation act: Epilogue, vector: V.Type) {
+    let L = V.lanes, k = g.kH
+    let bias = V(load: filters + k &* k &* L)
+    let rowFloats = g.inW &* L
+    // Interior columns: ow·sW − padL ≥ 0 and ow·sW − padL + k ≤ inW.
+    let owLo = min(g.outW, (max(g.padL, 0) &+ g.sW &- 1) / g.sW)
+    let room = g.inW &- k &+ g.padL
+    let owHi = room < 0 ? owLo : max(owLo, min(g.outW, room / g.sW &+ 1))
+    @inline(__always) func border(_ ih0: Int, _ ow: Int, _ e: Int) {
+        var a = bias
+        let iw0 = ow &* g.sW &- g.padL
+        for i in 0..<k {
+            let ih = ih0 &+ i
+            if ih < 0 || ih >= g.inH { continue }
+            for j in 0..<k {
+                let iw = iw0 &+ j
+                if iw < 0 || iw >= g.inW { continue }
+                a = a.fma(V(load: filters + (i &* k &+ j) &* L), V(load: x + (ih &* g.inW &+ iw) &* L))
+            }
+        }
+        act.activate(a).store(o + e &* L)
+    }
+    for oh in rows {
+        let ih0 = oh &* g.sH &- g.padT
+        let e0 = (oh &- rows.lowerBound) &* g.outW
+        guard ih0 >= 0 && ih0 &+ k <= g.inH && owHi > owLo else {
+            for ow in 0..<g.outW { border(ih0, ow, e0 &+ ow) }
+            continue
+        }
+        for ow in 0..<owLo { border(ih0, ow, e0 &+ ow) }
+        let src = x + (ih0 &* g.inW &+ owLo &* g.sW &- g.padL) &* L
+        let d = o + (e0 &+ owLo) &* L, n = owHi &- owLo
+        if k == 3 {
+            if g.sW == 1 {
+                depthwise_rows3x3_f32(src, rowStep: 0, band: 1, outW: n, rowFloats: rowFloats, filters: filters, bias: bias,
+                                      out: d, activation: act, stride: DepthwiseStride1.self)
+            } else {
+                depthwise_rows3x3_f32(src, rowStep: 0, band: 1, outW: n, rowFloats: rowFloats, filters: filters, bias: bias,
+                                      out: d, activation: act, stride: DepthwiseStride2.self)
+            }
+        } else if g.sW == 1 {
+            depthwise_rows5x5_f32(src, rowStep: 0, band: 1, outW: n, tapRow: rowFloats, filters: filters, bias: bias,
+                                  out: d, activation: act, stride: DepthwiseStride1.self)
+        } else {
+            depthwise_rows5x5_f32(src, rowStep: 0, band: 1, outW: n, tapRow: rowFloats, filters: filters, bias: bias,
+                                  out: d, activation: act, stride: DepthwiseStride2.self)
+        }
+        for ow in owHi..<g.outW { border(ih0, ow, e0 &+ ow) }
     }
 }
 

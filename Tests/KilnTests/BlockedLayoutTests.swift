@@ -37,8 +37,9 @@ final class BlockedLayoutTests: XCTestCase {
 
     /// 1×1 convolutions writing the blocked layout from a plain or a blocked input (tile edges of
     /// 6, 4 and 1 pixels, one- and two-vector panels, bias, blocked residual, cheap and costly
-    /// activations, batch 2), and depthwise convolutions in all four layout combinations: equal to
-    /// the naive convolution on the plain layout, 1 and 2 threads. Tolerance `.gemm`.
+    /// activations, batch 2), and depthwise convolutions in three layout combinations (a blocked
+    /// input read in place on wide maps, copied on narrow ones): equal to the naive convolution on
+    /// the plain layout, 1 and 2 threads. Tolerance `.gemm`.
     func testBlockedConvolutionsMatchReference() throws {
         var r = SeededGenerator(seed: 77)
         for (label, table) in tables {
@@ -63,7 +64,14 @@ final class BlockedLayoutTests: XCTestCase {
                 try checkConv(label, table, n: t.n, c: t.c, h: t.h, w: t.w, m: t.m, k: t.k, stride: t.stride, pad: t.pad, group: 1,
                               activation: activation, residual: false, input: false, output: true, rng: &r)
             }
-            let depthwise: [(n: Int, h: Int, w: Int, k: Int, stride: Int)] = [(1, 12, 17, 3, 1), (2, 9, 9, 3, 2), (1, 7, 7, 5, 1), (1, 14, 30, 5, 2), (1, 40, 37, 3, 1)]
+            // A blocked input is read in place from 14 output columns at stride 2 and 56 at stride 1
+            // (interior rows through the row kernels, border pixels tap by tap): 15, 16 (3×3 stride 2
+            // on an odd width), 60, 57 (rows all border: 5×5 on 2 rows), 56 (5×5, batch 2); the
+            // others copy into the scratch.
+            let depthwise: [(n: Int, h: Int, w: Int, k: Int, stride: Int)] = [
+                (1, 12, 17, 3, 1), (2, 9, 9, 3, 2), (1, 7, 7, 5, 1), (1, 14, 30, 5, 2), (1, 40, 37, 3, 1),
+                (1, 15, 31, 3, 2), (1, 5, 60, 3, 1), (1, 2, 57, 5, 1), (2, 6, 56, 5, 1),
+            ]
             for (i, t) in depthwise.enumerated() {
                 for (input, output) in [(true, true), (true, false), (false, true)] {
                     let activation: FusedActivation = [.relu, .silu, .none][i % 3]
