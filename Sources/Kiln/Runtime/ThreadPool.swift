@@ -59,7 +59,7 @@ public final class ThreadPool: @unchecked Sendable {
         state = State()
         for i in 0..<(self.threads - 1) {
             let s = state
-            let t = Thread { s.workerLoop() }
+            let t = Thread { s.workerLoop(slot: i &+ 1) }
             t.name = "kiln-worker-\(i)"
             t.stackSize = 1 << 20
             t.start()
@@ -117,10 +117,10 @@ public final class ThreadPool: @unchecked Sendable {
             return
         }
         let job = Self.callerJob()
-        job.start(chunks: chunks, body: body, context: context)
+        job.start(chunks: chunks, homes: threads, body: body, context: context)
         defer { job.inUse = false }
         state.submit(job)
-        while let c = state.claim(job) {
+        while let c = state.claim(job, slot: 0) {
             body(context, c)
             state.finish(job)
         }
@@ -156,19 +156,37 @@ public final class ThreadPool: @unchecked Sendable {
         /// pointers: the job keeps nothing alive, the caller's frame does (it outlives the loop).
         var body: ChunkBody?
         var context: UnsafeMutableRawPointer?
-        var next = 0      // guarded by State.mutex
+        /// Chunks claimed so far; guarded by State.mutex.
+        var claimed = 0
+        /// Each thread's home range of chunks, `homeNext[t]..<homeEnd[t]` still unclaimed (the
+        /// caller is thread 0, worker `i` thread `i + 1`); guarded by State.mutex. Sized once per
+        /// job object for the largest pool it served, so a loop allocates nothing after warm-up.
+        var homeNext: [Int] = []
+        var homeEnd: [Int] = []
+        /// Home ranges in use by this loop: `min(threads, chunks)`.
+        var homes = 0
         /// Chunks finished; incremented with release ordering so a caller that sees the final count
         /// (acquire) also sees every chunk's writes.
         let finished = Atomic<Int>(0)
         /// Whether a loop on the owning thread is using it (only that thread reads or writes this).
         var inUse = false
 
-        /// Readies the job for a new loop (before it is submitted).
-        func start(chunks: Int, body: ChunkBody, context: UnsafeMutableRawPointer) {
+        /// Readies the job for a new loop (before it is submitted): chunk ranges of `homes` threads.
+        func start(chunks: Int, homes: Int, body: ChunkBody, context: UnsafeMutableRawPointer) {
             self.chunks = chunks
             self.body = body
             self.context = context
-            next = 0
+            claimed = 0
+            let n = max(1, min(homes, chunks))
+            if homeNext.count < n {
+                homeNext = [Int](repeating: 0, count: n)
+                homeEnd = [Int](repeating: 0, count: n)
+            }
+            for t in 0..<n {
+                homeNext[t] = chunks &* t / n
+                homeEnd[t] = chunks &* (t &+ 1) / n
+            }
+            self.homes = n
             finished.store(0, ordering: .relaxed)
         }
     }
@@ -206,18 +224,37 @@ public final class ThreadPool: @unchecked Sendable {
             pthread_mutex_unlock(&mutex)
         }
 
-        /// Takes the next unclaimed chunk of `job`, or `nil` when all are claimed.
-        func claim(_ job: Job) -> Int? {
+        /// Takes the next unclaimed chunk of `job` for thread `slot` (0: the caller), or `nil` when
+        /// all are claimed.
+        func claim(_ job: Job, slot: Int) -> Int? {
             pthread_mutex_lock(&mutex)
             defer { pthread_mutex_unlock(&mutex) }
-            return claimLocked(job)
+            return claimLocked(job, slot: slot)
         }
 
-        private func claimLocked(_ job: Job) -> Int? {
-            guard job.next < job.chunks else { return nil }
-            let c = job.next
-            job.next += 1
-            if job.next == job.chunks {
+        /// Thread `slot` takes the next chunk of its home range — the same share of every loop, so
+        /// a thread mostly reads what it wrote in the previous loop (a convolution split by channel
+        /// blocks after one split the same way) from its own cache, not another core's — and, once
+        /// its range is done, the last chunk of the range with the most left (a slow or stalled
+        /// thread's work is taken over, as with one shared counter).
+        private func claimLocked(_ job: Job, slot: Int) -> Int? {
+            guard job.claimed < job.chunks else { return nil }
+            let c: Int
+            let home = slot < job.homes ? slot : 0
+            if job.homeNext[home] < job.homeEnd[home] {
+                c = job.homeNext[home]
+                job.homeNext[home] &+= 1
+            } else {
+                var victim = 0, most = 0
+                for t in 0..<job.homes where job.homeEnd[t] &- job.homeNext[t] > most {
+                    most = job.homeEnd[t] &- job.homeNext[t]
+                    victim = t
+                }
+                job.homeEnd[victim] &-= 1
+                c = job.homeEnd[victim]
+            }
+            job.claimed &+= 1
+            if job.claimed == job.chunks {
                 // A plain loop rather than `firstIndex(where:)`: unspecialized (in a debug build)
                 // that allocates, which would hide a real allocation from the allocation tests.
                 var i = 0
@@ -265,7 +302,8 @@ public final class ThreadPool: @unchecked Sendable {
             pthread_mutex_unlock(&mutex)
         }
 
-        func workerLoop() {
+        /// Worker `slot − 1`'s loop (slot 0 is a loop's caller).
+        func workerLoop(slot: Int) {
             while true {
                 var spins = 0
                 while queued.load(ordering: .relaxed) == 0 && spins < Self.spinIterations {
@@ -279,7 +317,7 @@ public final class ThreadPool: @unchecked Sendable {
                     return
                 }
                 let job = queue[0]
-                let c = claimLocked(job)
+                let c = claimLocked(job, slot: slot)
                 pthread_mutex_unlock(&mutex)
                 if let c {
                     // Set by `start` before the job was queued (published by the mutex above); the
