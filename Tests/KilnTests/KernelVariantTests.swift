@@ -418,17 +418,22 @@ final class KernelVariantTests: XCTestCase {
     }
 
     /// The Winograd F(4,3) path of ``PlannedConv`` (3×3, stride 1) against a float64 direct
-    /// convolution: pads 0–2 and asymmetric, sizes that leave partial edge tiles or whose tiles are
-    /// split by blocks over the threads, 1 to 64 channels, bias, fused residual and activation,
+    /// convolution: pads 0–2 and asymmetric, sizes that leave partial edge tiles, whose tiles are
+    /// split by blocks over the threads, or whose output channels are, 1 to 64 channels, bias, fused residual and activation,
     /// batch 2, every variant, 1 and 2 threads. Tolerance
     /// `.winograd`; the largest error relative to the output's scale is printed (docs/ops.md).
     func testWinogradConvMatchesFloat64Reference() throws {
         var r = SeededGenerator(seed: 6061)
         var worst: Float = 0
-        for i in 0..<24 {
-            let c = r.pick([1, 3, 16, 64]), m = r.pick([1, 7, 16, 33])
+        for i in 0..<28 {
+            var c = r.pick([1, 3, 16, 64]), m = r.pick([1, 7, 16, 33])
             // 45×61 maps have enough tiles for the block-parallel split at 2 threads (≥ 4 micro-panels).
-            let h = r.pick([5, 14, 17, 28, 45]), w = r.pick([6, 14, 19, 30, 61])
+            var h = r.pick([5, 14, 17, 28, 45]), w = r.pick([6, 14, 19, 30, 61])
+            if i >= 24 {
+                // Few tiles and at least twice as many outputs as inputs: at 2 threads each thread
+                // takes a share of the output channels (`runWinograd`).
+                (c, m, h, w) = [(3, 33, 14, 19), (16, 33, 17, 14), (16, 64, 9, 21), (7, 40, 13, 13)][i - 24]
+            }
             let pads = i % 4 == 0 ? [0, 0, 0, 0] : i % 4 == 1 ? [1, 1, 1, 1] : [r.int(0...2), r.int(0...2), r.int(0...2), r.int(0...2)]
             let n = i % 6 == 5 ? 2 : 1
             let x = r.tensor([n, c, h, w]), wt = r.tensor([m, c, 3, 3], scale: 0.5), bias = r.tensor([m])

@@ -72,6 +72,10 @@ struct PlannedConv: SingleOutputOperator {
 
     /// Whether Winograd is used where it applies; `KILN_WINOGRAD=0` turns it off (to compare).
     static let winogradEnabled = ProcessInfo.processInfo.environment["KILN_WINOGRAD"] != "0"
+    /// Whether a Winograd layer with too few tiles for whole blocks per thread splits its output
+    /// channels over the threads (see `runWinograd`); `KILN_WINOGRAD_SPLIT=phases` splits each
+    /// phase instead (to compare).
+    static let winogradSplitsOutputChannels = ProcessInfo.processInfo.environment["KILN_WINOGRAD_SPLIT"] != "phases"
     /// Whether depthwise convolutions run the channel-blocked kernel where it applies;
     /// `KILN_DEPTHWISE=planes` keeps the per-plane kernel (to compare).
     static let depthwiseBlockedEnabled = ProcessInfo.processInfo.environment["KILN_DEPTHWISE"] != "planes"
@@ -595,6 +599,38 @@ struct PlannedConv: SingleOutputOperator {
             }
             return
         }
+        if threads > 1 && panels >= 2 &* threads && 2 &* c <= m && Self.winogradSplitsOutputChannels {
+            // Few tiles (27×27 and smaller maps), several threads, and at least twice as many
+            // outputs as inputs (SqueezeNet's expand layers): each thread takes a share of the
+            // output channels and runs every block's three phases on its own — the whole input
+            // transform (duplicated, small next to the GEMMs), the 36 GEMMs of its row panels, the
+            // output transform of its channels — in its own buffers. Splitting each phase over all
+            // threads passes each block's transformed input and GEMM outputs between the cores
+            // twice, which on a 2-vCPU Zen 4 VM left those layers barely faster at 2 threads than
+            // at 1 (SqueezeNet 1.1 at 2 threads: 7.39 → 6.85 ms). With as many inputs as outputs
+            // (ResNet's 28×28 and 14×14 layers) the duplicated transform cost what it saved.
+            phases.tilesPerBlock = block
+            phases.vFloats = vFloats
+            phases.mFloats = mFloats
+            phases.shares = threads
+            ExecutionContext(threads: threads, pool: context.pool).parallelFor(threads, with: phases) { raw, s0, s1 in
+                let phases = raw.load(as: WinogradPhases.self)
+                let buffer = ThreadWorkspace.floats(phases.vFloats &+ phases.mFloats)
+                let shares = phases.shares
+                for share in s0..<s1 {
+                    let p0 = phases.panels &* share / shares, p1 = phases.panels &* (share &+ 1) / shares
+                    for n in 0..<phases.g.batch {
+                        var t0 = 0
+                        while t0 < phases.wg.tiles {
+                            let count = min(phases.tilesPerBlock, phases.wg.tiles &- t0)
+                            phases.runBlock(n, t0, count, buffer, buffer + phases.vFloats, panels: p0..<p1)
+                            t0 &+= count
+                        }
+                    }
+                }
+            }
+            return
+        }
         let buffer = ThreadWorkspace.floats(vFloats &+ mFloats)
         let parallel = ExecutionContext(threads: threads, pool: context.pool)
         for n in 0..<g.batch {
@@ -717,6 +753,8 @@ private struct WinogradPhases {
     var panels: Int, packedPerXi: Int
     /// Blocks as the units of one loop (set when each thread takes whole blocks).
     var tilesPerBlock = 0, blocksPerImage = 0, vFloats = 0, mFloats = 0
+    /// Shares of the output channels (set when each thread takes a share of them).
+    var shares = 1
     /// The block the phases work on: image `n`, tiles `t0 ..< t0 + count` (`padded` rounded up to
     /// whole micro-panels), and its transformed input and GEMM outputs.
     var n = 0, t0 = 0, count = 0, padded = 0
@@ -737,6 +775,22 @@ private struct WinogradPhases {
         parallel.parallelFor(g.outChannels, with: block) { raw, m0, m1 in raw.load(as: WinogradPhases.self).output(m0, m1) }
     }
 
+    /// Tiles `t0 ..< t0 + count` of image `n` on this thread, for the output channels of row panels
+    /// `panels` only: the whole input transform, the GEMMs of those panels, their output transform.
+    func runBlock(_ n: Int, _ t0: Int, _ count: Int, _ vBuf: UnsafeMutablePointer<Float>,
+                  _ mBuf: UnsafeMutablePointer<Float>, panels: Range<Int>) {
+        var block = self
+        block.n = n
+        block.t0 = t0
+        block.count = count
+        block.padded = (count &+ kernels.nr &- 1) / kernels.nr &* kernels.nr
+        block.vBuf = vBuf
+        block.mBuf = mBuf
+        block.input(0, g.inChannels)
+        block.gemms(0, 36, panels: panels)
+        block.output(panels.lowerBound &* gemmMR, min(g.outChannels, panels.upperBound &* gemmMR))
+    }
+
     /// The input transform of channels `c0 ..< c1` into the packed B operands.
     func input(_ c0: Int, _ c1: Int) {
         let c = g.inChannels
@@ -747,14 +801,15 @@ private struct WinogradPhases {
         }
     }
 
-    /// The GEMMs of positions `x0 ..< x1`.
-    func gemms(_ x0: Int, _ x1: Int) {
+    /// The GEMMs of positions `x0 ..< x1`, for row panels `panels` (all by default).
+    func gemms(_ x0: Int, _ x1: Int, panels rows: Range<Int>? = nil) {
+        let rows = rows ?? 0..<panels
         let c = g.inChannels, m = g.outChannels
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 64) { ws in
             for xi in x0..<x1 {
                 let p = GemmProblem(m: m, n: count, k: c, a: .packed(u + xi &* packedPerXi),
                                     b: .packed(vBuf! + xi &* c &* padded), c: mBuf! + xi &* m &* padded, ldc: padded)
-                kernels.gemm(p, 0..<panels, 0..<count, ws.baseAddress!)
+                kernels.gemm(p, rows, 0..<count, ws.baseAddress!)
             }
         }
     }
