@@ -90,6 +90,32 @@ final class DataMovementTests: XCTestCase {
 
     // MARK: Behaviour not covered by fixtures
 
+    /// Concat large enough to run in parallel (above 256 KiB), 1 and 2 threads: along the channels
+    /// of a batch of 2 (three inputs) and along the height; equal, element for element, to the
+    /// naive index arithmetic (`.exact`).
+    func testConcatParallelMatchesNaive() throws {
+        var rng = SeededGenerator(seed: 23)
+        for (shapes, axis) in [([[2, 3, 37, 129], [2, 5, 37, 129], [2, 1, 37, 129]], 1), ([[2, 3, 40, 700], [2, 3, 25, 700]], 2)] {
+            let xs = shapes.map { randomTensor($0, &rng) }
+            var outShape = shapes[0]
+            outShape[axis] = shapes.map { $0[axis] }.reduce(0, +)
+            let values = try xs.map { try $0.scalars(as: Float.self) }
+            let outer = outShape[..<axis].reduce(1, *), inner = outShape[(axis + 1)...].reduce(1, *)
+            var expected: [Float] = []
+            for o in 0..<outer {
+                for (x, v) in zip(shapes, values) {
+                    let block = x[axis] * inner
+                    expected += v[(o * block)..<((o + 1) * block)]
+                }
+            }
+            for threads in [1, 2] {
+                let y = try runNode("Concat", ["axis": .int(axis)], xs, threads: threads)[0]
+                XCTAssertEqual(y.shape, outShape)
+                XCTAssertEqual(try y.scalars(as: Float.self), expected, "axis \(axis), \(threads) threads")
+            }
+        }
+    }
+
     func testReshapeIsZeroCopyAndKeepsDType() throws {
         let x = try Tensor(shape: [2, 3], scalars: (0..<6).map { Int64($0) })
         let y = try runNode("Reshape", [:], [x, i64([3, -1])])[0]
