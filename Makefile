@@ -62,6 +62,8 @@ serve: deps $(KERNEL_STAMP)
 # copy), then the Swift unit tests against the committed PyTorch/ONNX Runtime references (they load
 # the round trip's Fixtures/models/generated/; a plain `swift test` skips RoundTripTests when it is
 # missing, KILN_REQUIRE_ROUNDTRIP=1 makes that a failure here), then the versioned-dependency check.
+# Before the tests, Tests/check_kernel_symbols.py: no two kernel modules (each built for its own CPU)
+# define a code symbol of the same name, which the linker would merge into one copy for all.
 # Swift Testing is disabled so the runner's closing line counts the XCTest cases that ran.
 VENV := .venv
 
@@ -83,6 +85,7 @@ test: deps $(KERNEL_STAMP) $(VENV)/bin/kiln-export $(VENV)/.serve-deps
 	$(VENV)/bin/python -m pytest -q exporter/tests
 	Fixtures/models/roundtrip.sh $(VENV)/bin/kiln-export
 	swift build --build-tests
+	python3 Tests/check_kernel_symbols.py .build/debug
 	set -o pipefail; KILN_REQUIRE_ROUNDTRIP=1 swift test --disable-swift-testing 2>&1 | tee .build/test.log
 	KILN_BUILD_DIR=.build/debug $(VENV)/bin/python -m pytest -q -p no:cacheprovider Tests/serve
 	Examples/Consumer/verify.sh
@@ -127,6 +130,7 @@ asan: deps $(VENV)/bin/kiln-export
 # optimized, in their own build folder (.build-release-tests).
 allocs: deps
 	swift build -c release --build-tests -Xswiftc -enable-testing --scratch-path .build-release-tests
+	python3 Tests/check_kernel_symbols.py .build-release-tests/release
 	swift test -c release --skip-build --scratch-path .build-release-tests --disable-swift-testing --filter AllocationTests
 
 # Many threads on one model under ThreadSanitizer (.build-tsan): ConcurrencyTests, the thread pool,

@@ -70,7 +70,7 @@ public func depthwise_f32<V: KernelVector>(_ g: ConvWindow, x: UnsafePointer<Flo
                     let row = p + ((oh &* g.sH &+ i &* g.dH) &* wp &+ ow &* g.sW)
                     for j in 0..<g.kW { acc += w[i &* g.kW &+ j] * row[j &* g.dW] }
                 }
-                y[oh &* g.outW &+ ow] = epilogue.activate(acc)
+                y[oh &* g.outW &+ ow] = epilogue.activate(acc, V.self)
             }
         }
         return

@@ -93,7 +93,7 @@ public typealias ActivationPass = @convention(c) (UnsafeMutablePointer<Float>, I
         case .sigmoid: each { V(broadcast: 1) / (V(broadcast: 1) + $0.expNegated()) }
         default: each { activate($0) }
         }
-        while i < count { p[i] = activate(p[i]); i &+= 1 }
+        while i < count { p[i] = activate(p[i], V.self); i &+= 1 }
     }
 
     /// Applies the activation to one vector.
@@ -112,8 +112,12 @@ public typealias ActivationPass = @convention(c) (UnsafeMutablePointer<Float>, I
     }
 
     /// Applies the activation to one scalar (the same arithmetic as the vector form).
+    ///
+    /// `V` is the calling kernel's vector type: it only names this function's specialization, so
+    /// that each ISA module keeps its own copy (see ``ModuleVector``); the arithmetic is the
+    /// 4-lane form's in every variant.
     @_alwaysEmitIntoClient @inline(__always)
-    public func activate(_ x: Float) -> Float {
+    public func activate<V: KernelVector>(_ x: Float, _: V.Type) -> Float {
         switch activation {
         case .none: return x
         case .relu: return x < 0 ? 0 : x
@@ -127,7 +131,7 @@ public typealias ActivationPass = @convention(c) (UnsafeMutablePointer<Float>, I
             return x * t * (1.0 / 6.0)
         case .silu, .sigmoid:
             // The vector form on one lane, so that scalar edges and vector bodies agree.
-            return activate(Vec4(broadcast: x)).v[0]
+            return activate(ModuleVector<Vec4, V>(Vec4(broadcast: x))).base.v[0]
         }
     }
 }

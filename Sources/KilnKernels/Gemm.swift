@@ -362,9 +362,10 @@ public func gemm_packIm2col_f32<V: KernelVector>(_ x: UnsafePointer<Float>, _ w:
 /// Stores the `rows × cols` corner of a tile held in `t` (row stride `stride`) to C, element by
 /// element, with the accumulation and the epilogue: the edge path of the micro-kernels.
 @_alwaysEmitIntoClient @inline(__always)
-public func gemm_storeEdge_f32(_ t: UnsafePointer<Float>, stride: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+public func gemm_storeEdge_f32<V: KernelVector>(_ t: UnsafePointer<Float>, stride: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
                                rows: Int, cols: Int, accumulate: Bool, final: Bool, epilogue: Epilogue,
-                               biasPerColumn: Bool, row0: Int, col0: Int, residual: UnsafePointer<Float>?) {
+                               biasPerColumn: Bool, row0: Int, col0: Int, residual: UnsafePointer<Float>?,
+                                                  vector: V.Type) {
     for r in 0..<rows {
         let out = c + r &* ldc
         for j in 0..<cols {
@@ -373,7 +374,7 @@ public func gemm_storeEdge_f32(_ t: UnsafePointer<Float>, stride: Int, c: Unsafe
             if final {
                 if let bias = epilogue.bias { y += biasPerColumn ? bias[col0 &+ j] : bias[row0 &+ r] }
                 if let residual { y += residual[r &* epilogue.residualStride &+ j] }
-                y = epilogue.activate(y)
+                y = epilogue.activate(y, V.self)
             }
             out[j] = y
         }
@@ -504,7 +505,8 @@ public func gemm_micro_f32<V: KernelVector, R: GemmMicroRows>(_ kc: Int, a: Unsa
         c20.store(t + 2 &* nr); c21.store(t + 2 &* nr + L); c30.store(t + 3 &* nr); c31.store(t + 3 &* nr + L)
         c40.store(t + 4 &* nr); c41.store(t + 4 &* nr + L); c50.store(t + 5 &* nr); c51.store(t + 5 &* nr + L)
         gemm_storeEdge_f32(t, stride: nr, c: c, ldc: ldc, rows: rows, cols: cols, accumulate: accumulate, final: final,
-                           epilogue: epilogue, biasPerColumn: biasPerColumn, row0: row0, col0: col0, residual: residual)
+                           epilogue: epilogue, biasPerColumn: biasPerColumn, row0: row0, col0: col0, residual: residual,
+                           vector: V.self)
     }
 }
 
@@ -570,7 +572,8 @@ public func gemm_microNarrow_f32<V: KernelVector>(_ kc: Int, a: UnsafePointer<Fl
         let t = tmp.baseAddress!
         c0.store(t); c1.store(t + L); c2.store(t + 2 &* L); c3.store(t + 3 &* L); c4.store(t + 4 &* L); c5.store(t + 5 &* L)
         gemm_storeEdge_f32(t, stride: L, c: c, ldc: ldc, rows: rows, cols: cols, accumulate: accumulate, final: final,
-                           epilogue: epilogue, biasPerColumn: biasPerColumn, row0: row0, col0: col0, residual: residual)
+                           epilogue: epilogue, biasPerColumn: biasPerColumn, row0: row0, col0: col0, residual: residual,
+                           vector: V.self)
     }
 }
 

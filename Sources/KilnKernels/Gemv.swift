@@ -18,7 +18,7 @@ public func gemv_rows_f32<V: KernelVector>(_ x: UnsafePointer<Float>, k: Int, w:
     @inline(__always) func finish(_ j: Int, _ acc: Float) {
         var v = acc
         if let bias = epilogue.bias { v += bias[j] }
-        y[j] = epilogue.activate(v)
+        y[j] = epilogue.activate(v, V.self)
     }
     var j = rows.lowerBound
     while j &+ 4 <= rows.upperBound {
@@ -96,7 +96,7 @@ public func gemv_columns_f32<V: KernelVector>(_ x: UnsafePointer<Float>, k: Int,
         var s: Float = 0
         for kk in 0..<k { s += x[kk] * w[kk &* ldw &+ j] }
         if let bias = epilogue.bias { s += bias[j] }
-        y[j] = epilogue.activate(s)
+        y[j] = epilogue.activate(s, V.self)
         j &+= 1
     }
 }

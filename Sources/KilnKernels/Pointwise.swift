@@ -180,7 +180,7 @@ public func pointwise_storePlain_f32<V: KernelVector, R: GemmMicroRows, F: Point
             for i in 0..<R.count {
                 var v = t[i &* width &+ j] + b
                 if let r = ep.residual { v += r[row &+ i] }
-                y[row &+ i] = act ? ep.activate(v) : v
+                y[row &+ i] = act ? ep.activate(v, V.self) : v
             }
         }
     }

@@ -196,6 +196,41 @@ public protocol KernelVector {
     }
 }
 
+/// `Base` as instantiated by one ISA module: `Module` is a type of that module, so every kernel
+/// specialized on this vector gets a symbol name of its own.
+///
+/// Why: a generic kernel specialized on `Vec16` in two modules (say, the AVX-512 module and a test
+/// table of 16-lane code in the AVX2 module) is emitted as a weak symbol of the *same* name in both
+/// objects, and the linker keeps one of them for every caller: the AVX-512 table then ran code
+/// compiled for Haswell (each `SIMD16` split in two `ymm` halves, accumulators spilled; measured
+/// 2× slower on an Intel Xeon), and the reverse choice would put AVX-512 instructions behind a
+/// narrower table. A module-local `Module` makes the specializations distinct; the forwarding
+/// below is inlined away.
+@frozen public struct ModuleVector<Base: KernelVector, Module>: KernelVector {
+    /// The vector.
+    public var base: Base
+    @_alwaysEmitIntoClient @inline(__always) public init(_ base: Base) { self.base = base }
+    @_alwaysEmitIntoClient @inline(__always) public static var lanes: Int { Base.lanes }
+    @_alwaysEmitIntoClient @inline(__always) public init(broadcast value: Float) { base = Base(broadcast: value) }
+    @_alwaysEmitIntoClient @inline(__always) public init(load p: UnsafePointer<Float>) { base = Base(load: p) }
+    @_alwaysEmitIntoClient @inline(__always) public init(loadEven p: UnsafePointer<Float>) { base = Base(loadEven: p) }
+    @_alwaysEmitIntoClient @inline(__always) public func store(_ p: UnsafeMutablePointer<Float>) { base.store(p) }
+    @_alwaysEmitIntoClient @inline(__always) public func fma(_ a: Self, _ b: Self) -> Self { Self(base.fma(a.base, b.base)) }
+    @_alwaysEmitIntoClient @inline(__always) public static func + (l: Self, r: Self) -> Self { Self(l.base + r.base) }
+    @_alwaysEmitIntoClient @inline(__always) public static func - (l: Self, r: Self) -> Self { Self(l.base - r.base) }
+    @_alwaysEmitIntoClient @inline(__always) public static func * (l: Self, r: Self) -> Self { Self(l.base * r.base) }
+    @_alwaysEmitIntoClient @inline(__always) public static func / (l: Self, r: Self) -> Self { Self(l.base / r.base) }
+    @_alwaysEmitIntoClient @inline(__always) public func expNegated() -> Self { Self(base.expNegated()) }
+    @_alwaysEmitIntoClient @inline(__always) public func clampedBelow(_ lo: Self) -> Self { Self(base.clampedBelow(lo.base)) }
+    @_alwaysEmitIntoClient @inline(__always) public func clampedAbove(_ hi: Self) -> Self { Self(base.clampedAbove(hi.base)) }
+    @_alwaysEmitIntoClient @inline(__always) public func sum() -> Float { base.sum() }
+    @_alwaysEmitIntoClient @inline(__always)
+    public static func transpose(_ src: UnsafePointer<Float>, srcStride: Int, srcRows: Int,
+                                 _ dst: UnsafeMutablePointer<Float>, dstStride: Int, dstRows: Int) {
+        Base.transpose(src, srcStride: srcStride, srcRows: srcRows, dst, dstStride: dstStride, dstRows: dstRows)
+    }
+}
+
 /// `e^−x` lane by lane, for `x` already clamped to `[-88.3, 87.3]`: `−x = n·ln2 + r` with
 /// `n = round(−x·log₂e)` found by adding 1.5·2²³ (plain vector adds; SIMD rounding needs SSE4.1), a
 /// polynomial for `e^r` on `|r| ≤ ln2/2` in Estrin's form, and `2ⁿ` built in the exponent bits.

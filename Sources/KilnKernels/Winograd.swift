@@ -169,8 +169,8 @@ public func winograd43_output_f32<V: KernelVector>(_ m: UnsafePointer<Float>, _ 
                     let qi = q + i &* 4 &* L
                     if let residual {
                         let r = residual + ((oy &+ i) &* g.outW &+ ox)
-                        o[0] = epilogue.activate(qi[0] + r[0]); o[1] = epilogue.activate(qi[L] + r[1])
-                        o[2] = epilogue.activate(qi[2 &* L] + r[2]); o[3] = epilogue.activate(qi[3 &* L] + r[3])
+                        o[0] = epilogue.activate(qi[0] + r[0], V.self); o[1] = epilogue.activate(qi[L] + r[1], V.self)
+                        o[2] = epilogue.activate(qi[2 &* L] + r[2], V.self); o[3] = epilogue.activate(qi[3 &* L] + r[3], V.self)
                     } else {
                         o[0] = qi[0]; o[1] = qi[L]; o[2] = qi[2 &* L]; o[3] = qi[3 &* L]
                     }
@@ -182,7 +182,7 @@ public func winograd43_output_f32<V: KernelVector>(_ m: UnsafePointer<Float>, _ 
                     let qi = q + i &* 4 &* L
                     if let residual {
                         let r = residual + ((oy &+ i) &* g.outW &+ ox)
-                        for j in 0..<cols { o[j] = epilogue.activate(qi[j &* L] + r[j]) }
+                        for j in 0..<cols { o[j] = epilogue.activate(qi[j &* L] + r[j], V.self) }
                     } else {
                         for j in 0..<cols { o[j] = qi[j &* L] }
                     }

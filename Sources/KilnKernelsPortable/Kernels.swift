@@ -3,5 +3,10 @@
 // any x86-64. CPU-specific variants come from the application (`KernelVariants`).
 import KilnKernels
 
+/// This module's tag on the vector types (``ModuleVector``): every kernel it instantiates gets a
+/// symbol no other kernel module shares, so the linker cannot swap in another module's copy
+/// compiled for another CPU.
+enum PortableModule {}
+
 /// The portable (SSE2, 4-lane) kernel table built into the `Kiln` library.
-public func portableKernelTable() -> KernelTable { makeKernelTable(isa: .baseline, vector: Vec4.self) }
+public func portableKernelTable() -> KernelTable { makeKernelTable(isa: .baseline, vector: ModuleVector<Vec4, PortableModule>.self) }

@@ -84,7 +84,7 @@ final class KernelVariantTests: XCTestCase {
                         var y = Float(s)
                         if useBias { y += perColumn ? bias[col] : bias[row] }
                         if useResidual { y += res[row * n + col] }
-                        expected[row * n + col] = Epilogue(activation: activation, lo: -0.5, hi: 0.7).activate(y)
+                        expected[row * n + col] = Epilogue(activation: activation, lo: -0.5, hi: 0.7).activate(y, Vec4.self)
                     }
                 }
                 let packedA = UnsafeMutablePointer<Float>.allocate(capacity: max(1, gemmPackedACount(m: m, k: k)))

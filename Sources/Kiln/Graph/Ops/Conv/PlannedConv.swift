@@ -414,7 +414,7 @@ struct PlannedConv: SingleOutputOperator {
         ExecutionContext(threads: count >= 1 << 15 ? context.threads : 1)
             .parallelFor(count, with: (y, r, epilogue)) { raw, s, e in
                 let (y, r, epilogue) = raw.load(as: (UnsafeMutablePointer<Float>, UnsafePointer<Float>, Epilogue).self)
-                for i in s..<e { y[i] = epilogue.activate(y[i] + r[i]) }
+                for i in s..<e { y[i] = epilogue.activate(y[i] + r[i], Vec4.self) }
             }
     }
 
