@@ -53,12 +53,14 @@ let package = Package(
         .target(name: "CKilnCPU", path: "Sources/CKilnCPU"),
         // Kernel bodies, generic over the vector type and emitted into each module that instantiates
         // them (never compiled on their own): one source for every ISA.
-        .target(name: "KilnKernels", path: "Sources/KilnKernels"),
+        .target(name: "KilnKernels", dependencies: ["CKilnSIMD"], path: "Sources/KilnKernels"),
+        // Even/odd lane shuffles as Clang builtins (the kernels' stride-2 loads and transposes).
+        .target(name: "CKilnSIMD", path: "Sources/CKilnSIMD"),
         // The library's own table: the bodies with 4-lane vectors, no CPU target, no flags.
         .target(name: "KilnKernelsPortable", dependencies: ["KilnKernels"], path: "Sources/KilnKernelsPortable"),
         .target(
             name: "Kiln",
-            dependencies: ["CBLAS", "CKilnCPU", "CKilnCrypto", "KilnKernels", "KilnKernelsPortable"],
+            dependencies: ["CBLAS", "CKilnCPU", "CKilnCrypto", "CKilnSIMD", "KilnKernels", "KilnKernelsPortable"],
             path: "Sources/Kiln"
         ),
         // The CPU-specific variants of Kiln's own programs and tests. They are in no library product:

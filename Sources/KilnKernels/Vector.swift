@@ -5,6 +5,8 @@
 // KilnKernelsAVX2, KilnKernelsAVX512) instantiates them with its own vector type and is built with
 // its own `-target-cpu`, so one source produces SSE2, AVX2+FMA and AVX-512 machine code.
 
+import CKilnSIMD
+
 /// A float32 vector of a fixed lane count with the handful of operations kernels use.
 ///
 /// Conforming types are thin wrappers around the standard library's SIMD types. `fma` is the one
@@ -59,7 +61,7 @@ public protocol KernelVector {
         v = UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self)
     }
     @_alwaysEmitIntoClient @inline(__always) public init(loadEven p: UnsafePointer<Float>) {
-        v = UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self).evenHalf
+        v = kiln_even4(UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self), UnsafeRawPointer(p + 4).loadUnaligned(as: SIMD4<Float>.self))
     }
     @_alwaysEmitIntoClient @inline(__always) public func store(_ p: UnsafeMutablePointer<Float>) {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD4<Float>.self)
@@ -84,8 +86,7 @@ public protocol KernelVector {
         }
         var r0 = row(0), r1 = row(1), r2 = row(2), r3 = row(3)
         for _ in 0..<2 {
-            let t0 = SIMD8(lowHalf: r0, highHalf: r1), t1 = SIMD8(lowHalf: r2, highHalf: r3)
-            r0 = t0.evenHalf; r1 = t1.evenHalf; r2 = t0.oddHalf; r3 = t1.oddHalf
+            (r0, r1, r2, r3) = (kiln_even4(r0, r1), kiln_even4(r2, r3), kiln_odd4(r0, r1), kiln_odd4(r2, r3))
         }
         @inline(__always) func put(_ i: Int, _ v: SIMD4<Float>) {
             if i < dstRows { UnsafeMutableRawPointer(dst + i &* dstStride).storeBytes(of: v, as: SIMD4<Float>.self) }
@@ -105,7 +106,7 @@ public protocol KernelVector {
         v = UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
     }
     @_alwaysEmitIntoClient @inline(__always) public init(loadEven p: UnsafePointer<Float>) {
-        v = UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self).evenHalf
+        v = kiln_even8(UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self), UnsafeRawPointer(p + 8).loadUnaligned(as: SIMD8<Float>.self))
     }
     @_alwaysEmitIntoClient @inline(__always) public func store(_ p: UnsafeMutablePointer<Float>) {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
@@ -130,10 +131,8 @@ public protocol KernelVector {
         }
         var r0 = row(0), r1 = row(1), r2 = row(2), r3 = row(3), r4 = row(4), r5 = row(5), r6 = row(6), r7 = row(7)
         for _ in 0..<3 {
-            let t0 = SIMD16(lowHalf: r0, highHalf: r1), t1 = SIMD16(lowHalf: r2, highHalf: r3)
-            let t2 = SIMD16(lowHalf: r4, highHalf: r5), t3 = SIMD16(lowHalf: r6, highHalf: r7)
-            r0 = t0.evenHalf; r1 = t1.evenHalf; r2 = t2.evenHalf; r3 = t3.evenHalf
-            r4 = t0.oddHalf; r5 = t1.oddHalf; r6 = t2.oddHalf; r7 = t3.oddHalf
+            (r0, r1, r2, r3, r4, r5, r6, r7) = (kiln_even8(r0, r1), kiln_even8(r2, r3), kiln_even8(r4, r5), kiln_even8(r6, r7),
+                                                kiln_odd8(r0, r1), kiln_odd8(r2, r3), kiln_odd8(r4, r5), kiln_odd8(r6, r7))
         }
         @inline(__always) func put(_ i: Int, _ v: SIMD8<Float>) {
             if i < dstRows { UnsafeMutableRawPointer(dst + i &* dstStride).storeBytes(of: v, as: SIMD8<Float>.self) }
@@ -153,7 +152,7 @@ public protocol KernelVector {
         v = UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
     }
     @_alwaysEmitIntoClient @inline(__always) public init(loadEven p: UnsafePointer<Float>) {
-        v = UnsafeRawPointer(p).loadUnaligned(as: SIMD32<Float>.self).evenHalf
+        v = kiln_even16(UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self), UnsafeRawPointer(p + 16).loadUnaligned(as: SIMD16<Float>.self))
     }
     @_alwaysEmitIntoClient @inline(__always) public func store(_ p: UnsafeMutablePointer<Float>) {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
@@ -179,14 +178,12 @@ public protocol KernelVector {
         var r0 = row(0), r1 = row(1), r2 = row(2), r3 = row(3), r4 = row(4), r5 = row(5), r6 = row(6), r7 = row(7)
         var r8 = row(8), r9 = row(9), r10 = row(10), r11 = row(11), r12 = row(12), r13 = row(13), r14 = row(14), r15 = row(15)
         for _ in 0..<4 {
-            let t0 = SIMD32(lowHalf: r0, highHalf: r1), t1 = SIMD32(lowHalf: r2, highHalf: r3)
-            let t2 = SIMD32(lowHalf: r4, highHalf: r5), t3 = SIMD32(lowHalf: r6, highHalf: r7)
-            let t4 = SIMD32(lowHalf: r8, highHalf: r9), t5 = SIMD32(lowHalf: r10, highHalf: r11)
-            let t6 = SIMD32(lowHalf: r12, highHalf: r13), t7 = SIMD32(lowHalf: r14, highHalf: r15)
-            r0 = t0.evenHalf; r1 = t1.evenHalf; r2 = t2.evenHalf; r3 = t3.evenHalf
-            r4 = t4.evenHalf; r5 = t5.evenHalf; r6 = t6.evenHalf; r7 = t7.evenHalf
-            r8 = t0.oddHalf; r9 = t1.oddHalf; r10 = t2.oddHalf; r11 = t3.oddHalf
-            r12 = t4.oddHalf; r13 = t5.oddHalf; r14 = t6.oddHalf; r15 = t7.oddHalf
+            let e0 = kiln_even16(r0, r1), e1 = kiln_even16(r2, r3), e2 = kiln_even16(r4, r5), e3 = kiln_even16(r6, r7)
+            let e4 = kiln_even16(r8, r9), e5 = kiln_even16(r10, r11), e6 = kiln_even16(r12, r13), e7 = kiln_even16(r14, r15)
+            let o0 = kiln_odd16(r0, r1), o1 = kiln_odd16(r2, r3), o2 = kiln_odd16(r4, r5), o3 = kiln_odd16(r6, r7)
+            let o4 = kiln_odd16(r8, r9), o5 = kiln_odd16(r10, r11), o6 = kiln_odd16(r12, r13), o7 = kiln_odd16(r14, r15)
+            r0 = e0; r1 = e1; r2 = e2; r3 = e3; r4 = e4; r5 = e5; r6 = e6; r7 = e7
+            r8 = o0; r9 = o1; r10 = o2; r11 = o3; r12 = o4; r13 = o5; r14 = o6; r15 = o7
         }
         @inline(__always) func put(_ i: Int, _ v: SIMD16<Float>) {
             if i < dstRows { UnsafeMutableRawPointer(dst + i &* dstStride).storeBytes(of: v, as: SIMD16<Float>.self) }

@@ -187,7 +187,7 @@ func poolSumColumns_f32(_ tmp: UnsafePointer<Float>, _ out: UnsafeMutablePointer
             for kw in 0..<g.kW {
                 let p = UnsafeRawPointer(base + kw &* g.dilationW)
                 let v: SIMD8<Float> = g.strideW == 1 ? p.loadUnaligned(as: SIMD8<Float>.self)
-                                                     : p.loadUnaligned(as: SIMD16<Float>.self).evenHalf
+                                                     : p.loadUnaligned(as: SIMD16<Float>.self).evenLanes
                 acc += v
             }
             UnsafeMutableRawPointer(out + ow).storeBytes(of: acc, as: SIMD8<Float>.self)
