@@ -38,7 +38,9 @@ public enum KernelDispatch {
     /// AVX-512 variant has no more arithmetic throughput, and measured there its 6×32 GEMM tile
     /// ran at 49–64 GFLOPS against 89–97 for the AVX2 6×16 tile on the same shapes (one core,
     /// EPYC family 0x19 model 0x11, 2026-12-01; EfficientNet-Lite0 19.5 ms against 13.3 ms).
-    /// Zen 5 (family 0x1A) has full-width 512-bit units and keeps AVX-512.
+    /// That measurement ran the AVX2 module's Haswell copies of the 16-lane kernels (the linker
+    /// merged the two modules' symbols until `ModuleVector`, 2026-12-02), so the choice is to be
+    /// measured again on Zen 4. Zen 5 (family 0x1A) has full-width 512-bit units and keeps AVX-512.
     public static var preferredISA: KernelISA { state.withLock { $0.preferred } }
 
     /// The process default: `KILN_ISA` when set and available, else ``preferredISA``.
