@@ -760,9 +760,9 @@ private struct WinogradPhases {
     var n = 0, t0 = 0, count = 0, padded = 0
     var vBuf: UnsafeMutablePointer<Float>?, mBuf: UnsafeMutablePointer<Float>?
 
-    /// Tiles `t0 ..< t0 + count` of image `n`, with the phases split over `parallel`.
-    func runBlock(_ n: Int, _ t0: Int, _ count: Int, _ vBuf: UnsafeMutablePointer<Float>,
-                  _ mBuf: UnsafeMutablePointer<Float>, _ parallel: ExecutionContext) {
+    /// These phases bound to tiles `t0 ..< t0 + count` of image `n` and the given buffers.
+    private func bound(_ n: Int, _ t0: Int, _ count: Int, _ vBuf: UnsafeMutablePointer<Float>,
+                       _ mBuf: UnsafeMutablePointer<Float>) -> WinogradPhases {
         var block = self
         block.n = n
         block.t0 = t0
@@ -770,6 +770,13 @@ private struct WinogradPhases {
         block.padded = (count &+ kernels.nr &- 1) / kernels.nr &* kernels.nr
         block.vBuf = vBuf
         block.mBuf = mBuf
+        return block
+    }
+
+    /// Tiles `t0 ..< t0 + count` of image `n`, with the phases split over `parallel`.
+    func runBlock(_ n: Int, _ t0: Int, _ count: Int, _ vBuf: UnsafeMutablePointer<Float>,
+                  _ mBuf: UnsafeMutablePointer<Float>, _ parallel: ExecutionContext) {
+        let block = bound(n, t0, count, vBuf, mBuf)
         parallel.parallelFor(g.inChannels, with: block) { raw, c0, c1 in raw.load(as: WinogradPhases.self).input(c0, c1) }
         parallel.parallelFor(36, with: block) { raw, x0, x1 in raw.load(as: WinogradPhases.self).gemms(x0, x1) }
         parallel.parallelFor(g.outChannels, with: block) { raw, m0, m1 in raw.load(as: WinogradPhases.self).output(m0, m1) }
@@ -779,13 +786,7 @@ private struct WinogradPhases {
     /// `panels` only: the whole input transform, the GEMMs of those panels, their output transform.
     func runBlock(_ n: Int, _ t0: Int, _ count: Int, _ vBuf: UnsafeMutablePointer<Float>,
                   _ mBuf: UnsafeMutablePointer<Float>, panels: Range<Int>) {
-        var block = self
-        block.n = n
-        block.t0 = t0
-        block.count = count
-        block.padded = (count &+ kernels.nr &- 1) / kernels.nr &* kernels.nr
-        block.vBuf = vBuf
-        block.mBuf = mBuf
+        let block = bound(n, t0, count, vBuf, mBuf)
         block.input(0, g.inChannels)
         block.gemms(0, 36, panels: panels)
         block.output(panels.lowerBound &* gemmMR, min(g.outChannels, panels.upperBound &* gemmMR))
